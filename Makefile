@@ -1,0 +1,115 @@
+# digit-recognizer: `make help` lists what you can run.
+#
+# Targets are files: `make` reruns only what changed. Editing 03_evaluate
+# re-evaluates without retraining; editing helpers/train.py retrains.
+# PROFILE=quick (or best) runs the same course into build/PROFILE/ instead of
+# the project's models/ and outputs/, so a smoke run never replaces the model.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+.DELETE_ON_ERROR:
+
+PROFILE ?= default
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+RUN_DIR := $(if $(filter default,$(PROFILE)),,build/$(PROFILE))
+ROOT := $(if $(RUN_DIR),$(RUN_DIR)/,)
+OUT := $(ROOT)outputs
+NB_OUT := $(OUT)/notebooks
+NOTEBOOKS := 01_explore 02_train 03_evaluate 04_infer
+EXECUTED := $(foreach nb,$(NOTEBOOKS),$(NB_OUT)/$(nb).ipynb)
+REPORT := $(OUT)/report.html
+
+DATA := data/mnist.npz
+SAMPLES := $(wildcard data/samples/*)
+CORE := helpers/__init__.py helpers/config.py helpers/data.py helpers/artifacts.py
+TRAIN_SRC := $(CORE) helpers/models.py helpers/train.py
+PLOT_SRC := helpers/plots.py
+EVAL_SRC := $(CORE) $(PLOT_SRC) helpers/evaluate.py helpers/predict.py helpers/preprocess.py
+
+# Notebook N runs with papermill into $(NB_OUT); it lands there only when it
+# succeeds. A failure keeps the executed copy as NAME.failed.ipynb and stops make.
+define papermill
+	@mkdir -p $(NB_OUT)
+	@echo "==> $(1) [$(PROFILE)]"
+	@rm -f $(NB_OUT)/$(1).failed.ipynb
+	@if $(BIN)/papermill notebooks/$(1).ipynb $(NB_OUT)/$(1).running.ipynb --cwd notebooks \
+	      --log-level WARNING -p RUN_DIR "$(RUN_DIR)" $(2); then \
+	  mv $(NB_OUT)/$(1).running.ipynb $(NB_OUT)/$(1).ipynb; \
+	else \
+	  mv $(NB_OUT)/$(1).running.ipynb $(NB_OUT)/$(1).failed.ipynb 2>/dev/null; \
+	  echo "FAILED: notebooks/$(1).ipynb; the executed copy is $(NB_OUT)/$(1).failed.ipynb" >&2; exit 1; \
+	fi
+endef
+
+.PHONY: help setup all train evaluate infer report test bench lab lint format clean checked-outputs
+
+help: ## Show this help
+	@echo "digit-recognizer: a course on handwritten digit recognition. Usage: make TARGET [PROFILE=quick|best]"
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+setup: $(STAMP) ## Create .venv and install the pinned requirements (once)
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $@
+
+all: $(REPORT) ## Set up, run the four notebooks in order, render the report
+
+train: $(NB_OUT)/02_train.ipynb ## Train the model (02_train) -> models/best_model.keras
+evaluate: $(NB_OUT)/03_evaluate.ipynb ## Evaluate on the test set (03_evaluate) -> outputs/metrics.json
+infer: $(NB_OUT)/04_infer.ipynb ## Predict new images (04_infer)
+report: $(REPORT) ## Render outputs/report.html from the executed notebooks
+
+$(NB_OUT)/01_explore.ipynb: notebooks/01_explore.ipynb $(CORE) $(PLOT_SRC) $(DATA) | $(STAMP)
+	$(call papermill,01_explore)
+
+$(NB_OUT)/02_train.ipynb: notebooks/02_train.ipynb $(TRAIN_SRC) $(DATA) | $(STAMP) $(NB_OUT)/01_explore.ipynb
+	$(call papermill,02_train,$$($(BIN)/python -m helpers.config $(PROFILE)))
+
+$(NB_OUT)/03_evaluate.ipynb: notebooks/03_evaluate.ipynb $(NB_OUT)/02_train.ipynb $(EVAL_SRC) | $(STAMP)
+	$(call papermill,03_evaluate)
+
+$(NB_OUT)/04_infer.ipynb: notebooks/04_infer.ipynb $(NB_OUT)/02_train.ipynb $(EVAL_SRC) $(SAMPLES) | $(STAMP) $(NB_OUT)/03_evaluate.ipynb
+	$(call papermill,04_infer)
+
+$(REPORT): $(EXECUTED) helpers/report.py | $(STAMP)
+	$(BIN)/python -m helpers.report --run-dir "$(RUN_DIR)"
+
+# The tests: pytest unit tests of helpers/, then nbval over all four notebooks
+# in the quick profile (papermill injects the parameters; nbval executes them
+# and compares the cells marked NBVAL_CHECK_OUTPUT with their stored outputs).
+TEST_DIR := build/test
+test: $(STAMP) ## Run the unit tests and nbval over the four notebooks (quick profile)
+	@rm -rf $(TEST_DIR)/nbval && mkdir -p $(TEST_DIR)/nbval
+	@for nb in $(NOTEBOOKS); do \
+	  extra=$$([ $$nb = 02_train ] && $(BIN)/python -m helpers.config quick); \
+	  $(BIN)/papermill notebooks/$$nb.ipynb $(TEST_DIR)/nbval/$$nb.ipynb --prepare-only \
+	    --log-level WARNING -p RUN_DIR $(TEST_DIR) $$extra || exit 1; \
+	done
+	$(BIN)/python -m pytest tests $(TEST_DIR)/nbval --nbval-lax --nbval-current-env -p no:cacheprovider
+
+bench: $(STAMP) ## Benchmark training and inference (writes outputs/benchmarks.json)
+	$(BIN)/python -m benchmarks
+
+lab: $(STAMP) ## Open JupyterLab with the project's environment
+	$(BIN)/jupyter lab --notebook-dir=.
+
+lint: $(STAMP) ## Check style with ruff
+	$(BIN)/ruff check helpers tests benchmarks tools notebooks
+	$(BIN)/ruff format --check helpers tests benchmarks tools
+
+format: $(STAMP) ## Format the code with ruff
+	$(BIN)/ruff format helpers tests benchmarks tools
+	$(BIN)/ruff check --fix helpers tests benchmarks tools
+
+checked-outputs: $(STAMP) ## Store the quick run's NBVAL_CHECK_OUTPUT cell outputs in notebooks/ (after `make all PROFILE=quick`)
+	$(BIN)/python tools/store_checked_outputs.py build/quick/outputs/notebooks notebooks
+
+clean: ## Remove executed notebooks, figures, reports and build/ (keeps the model and .venv)
+	rm -rf build outputs/notebooks outputs/*.png outputs/*.json outputs/report.html

@@ -1,0 +1,186 @@
+"""Find, verify and load MNIST; carve the validation split; scale pixels.
+
+Labels stay integers 0-9 (not one-hot): the models train with sparse
+categorical cross-entropy, which needs 10x less label memory and lets
+scikit-learn's metrics take the labels as they are.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from helpers.config import PROJECT_ROOT
+
+KNOWN_SHA256 = "06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64"
+"""sha256 of the canonical Keras-layout mnist.npz (see data/README.md)."""
+
+DEFAULT_NPZ = PROJECT_ROOT / "data" / "mnist.npz"
+ENV_VAR = "MNIST_NPZ"
+EXPECTED_SHAPES = {
+    "x_train": (60000, 28, 28),
+    "y_train": (60000,),
+    "x_test": (10000, 28, 28),
+    "y_test": (10000,),
+}
+
+
+class DataError(RuntimeError):
+    """MNIST could not be found or is not what it should be."""
+
+
+@dataclass(frozen=True)
+class Mnist:
+    """The raw MNIST arrays (uint8) and where they came from."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    source: str
+    sha256: str | None
+
+
+@dataclass(frozen=True)
+class Split:
+    """Model-ready arrays: float32 images (N, 28, 28, 1) in [0, 1] and int labels."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+
+    def sizes(self) -> dict[str, int]:
+        """Number of images in each part."""
+        return {"train": len(self.y_train), "validation": len(self.y_val)}
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """Return the sha256 hex digest of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def find_mnist(path: str | os.PathLike[str] | None = None) -> Path | None:
+    """Return the first MNIST file that exists: `path`, $MNIST_NPZ, data/mnist.npz.
+
+    An explicit `path` or $MNIST_NPZ that does not exist is an error, not a
+    reason to look elsewhere. Returns None when only the Keras download is left.
+    """
+    for origin, candidate in (("path argument", path), (ENV_VAR, os.environ.get(ENV_VAR))):
+        if candidate:
+            found = Path(candidate).expanduser()
+            if not found.is_file():
+                raise DataError(f"MNIST file given by {origin} does not exist: {found}")
+            return found
+    return DEFAULT_NPZ if DEFAULT_NPZ.is_file() else None
+
+
+def load_mnist(path: str | os.PathLike[str] | None = None, *, verify: bool = True) -> Mnist:
+    """Load MNIST from the first place `find_mnist` finds, else Keras's download."""
+    found = find_mnist(path)
+    if found is not None:
+        sha, source = file_sha256(found), str(found)
+        if verify and sha != KNOWN_SHA256:
+            warnings.warn(
+                f"{found}: sha256 {sha[:12]}... is not the known MNIST file "
+                f"({KNOWN_SHA256[:12]}...); checking its contents instead",
+                stacklevel=2,
+            )
+        arrays = _read_npz(found)
+    else:
+        arrays, sha, source = _download_with_keras(), None, "keras.datasets.mnist"
+    if verify:
+        check_arrays(arrays, source)
+    return Mnist(**arrays, source=source, sha256=sha)
+
+
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            missing = sorted(set(EXPECTED_SHAPES) - set(npz.files))
+            if missing:
+                raise DataError(f"{path}: missing arrays {missing}; expected Keras's MNIST layout")
+            return {key: npz[key] for key in EXPECTED_SHAPES}
+    except DataError:
+        raise
+    except Exception as exc:  # zipfile.BadZipFile, ValueError, OSError, EOFError
+        raise DataError(f"{path}: cannot read as .npz ({exc}); replace it with a good copy") from exc
+
+
+def _download_with_keras() -> dict[str, np.ndarray]:
+    try:
+        from keras.datasets import mnist
+
+        (x_train, y_train), (x_test, y_test) = mnist.load_data()
+    except Exception as exc:
+        raise DataError(
+            "MNIST not found. Looked for: a path argument, the MNIST_NPZ environment "
+            f"variable, {DEFAULT_NPZ}, then Keras's download, which failed ({exc}). "
+            "Copy mnist.npz (Keras layout) to data/mnist.npz or set MNIST_NPZ to its path."
+        ) from exc
+    return {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
+
+
+def check_arrays(arrays: dict[str, np.ndarray], source: str) -> None:
+    """Raise DataError unless shapes, dtypes and labels are MNIST's."""
+    for key, shape in EXPECTED_SHAPES.items():
+        array = arrays[key]
+        if array.shape != shape:
+            raise DataError(f"{source}: {key} has shape {array.shape}, expected {shape}")
+        if array.dtype != np.uint8:
+            raise DataError(f"{source}: {key} has dtype {array.dtype}, expected uint8")
+    for key in ("y_train", "y_test"):
+        labels = np.unique(arrays[key])
+        if not set(labels.tolist()) <= set(range(10)):
+            raise DataError(f"{source}: {key} holds labels outside 0-9: {labels.tolist()}")
+
+
+def scale_images(images: np.ndarray) -> np.ndarray:
+    """Turn uint8 (N, 28, 28) images into float32 (N, 28, 28, 1) in [0, 1]."""
+    if images.ndim == 2:
+        images = images[None]
+    return (images.astype(np.float32) / 255.0)[..., None]
+
+
+def split_train_val(
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    val_fraction: float = 0.1,
+    seed: int = 42,
+    train_subset: int = 0,
+) -> Split:
+    """Carve a stratified validation split from the training set, fixed by `seed`.
+
+    `train_subset` > 0 keeps only that many training images (also stratified),
+    for quick runs; the validation split keeps its full size.
+    """
+    from sklearn.model_selection import train_test_split
+
+    idx_train, idx_val = train_test_split(
+        np.arange(len(y)), test_size=val_fraction, stratify=y, random_state=seed
+    )
+    if train_subset:
+        if train_subset > len(idx_train):
+            raise ValueError(
+                f"train_subset must be at most {len(idx_train)} (the training split), got {train_subset}"
+            )
+        if train_subset < len(idx_train):
+            idx_train, _ = train_test_split(
+                idx_train, train_size=train_subset, stratify=y[idx_train], random_state=seed
+            )
+    return Split(
+        x_train=scale_images(x[idx_train]),
+        y_train=y[idx_train].astype(np.int64),
+        x_val=scale_images(x[idx_val]),
+        y_val=y[idx_val].astype(np.int64),
+    )

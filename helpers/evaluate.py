@@ -1,0 +1,102 @@
+"""Metrics on a labelled set: accuracy, precision/recall/F1, confusion, error lists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.metrics import classification_report, confusion_matrix
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Predictions on a labelled set and the metrics computed from them."""
+
+    y_true: np.ndarray
+    probabilities: np.ndarray
+
+    @property
+    def y_pred(self) -> np.ndarray:
+        """The predicted class of each image."""
+        return self.probabilities.argmax(axis=1)
+
+    @property
+    def confidence(self) -> np.ndarray:
+        """The probability the model gave its own answer."""
+        return self.probabilities.max(axis=1)
+
+    @property
+    def correct(self) -> np.ndarray:
+        """True where the prediction matches the label."""
+        return self.y_pred == self.y_true
+
+    @property
+    def accuracy(self) -> float:
+        """Fraction of correct predictions."""
+        return float(self.correct.mean())
+
+    def confusion(self) -> np.ndarray:
+        """10x10 counts: row = true digit, column = predicted digit."""
+        return confusion_matrix(self.y_true, self.y_pred, labels=range(10))
+
+    def report(self) -> dict[str, Any]:
+        """Precision, recall, F1 and support per class, plus macro and weighted averages."""
+        return classification_report(
+            self.y_true,
+            self.y_pred,
+            labels=list(range(10)),
+            target_names=[str(d) for d in range(10)],
+            output_dict=True,
+            zero_division=0,
+        )
+
+    def errors(self, true: int | None = None, pred: int | None = None) -> np.ndarray:
+        """Indices of misclassified images, most confident mistakes first.
+
+        `true` and `pred` restrict them to one cell of the confusion matrix.
+        """
+        mask = ~self.correct
+        if true is not None:
+            mask &= self.y_true == true
+        if pred is not None:
+            mask &= self.y_pred == pred
+        idx = np.flatnonzero(mask)
+        return idx[np.argsort(-self.confidence[idx], kind="stable")]
+
+    def top_confusions(self, k: int = 5) -> list[tuple[int, int, int]]:
+        """The k most frequent (true, predicted, count) mistakes."""
+        cm = self.confusion().copy()
+        np.fill_diagonal(cm, 0)
+        order = np.argsort(-cm, axis=None, kind="stable")[:k]
+        return [(int(i // 10), int(i % 10), int(cm.flat[i])) for i in order if cm.flat[i] > 0]
+
+    def to_metrics(self) -> dict[str, Any]:
+        """The JSON-ready summary written to outputs/metrics.json."""
+        report = self.report()
+        return {
+            "n_images": len(self.y_true),
+            "accuracy": self.accuracy,
+            "errors": int((~self.correct).sum()),
+            "macro": _round(report["macro avg"]),
+            "weighted": _round(report["weighted avg"]),
+            "per_class": {str(d): _round(report[str(d)]) for d in range(10)},
+            "top_confusions": [{"true": t, "predicted": p, "count": c} for t, p, c in self.top_confusions()],
+            "confidence": {
+                "mean_correct": float(self.confidence[self.correct].mean()),
+                "mean_wrong": float(self.confidence[~self.correct].mean()) if (~self.correct).any() else None,
+            },
+        }
+
+
+def _round(row: dict[str, float]) -> dict[str, float]:
+    return {k: (int(v) if k == "support" else round(float(v), 6)) for k, v in row.items()}
+
+
+def evaluate_probabilities(y_true: np.ndarray, probabilities: np.ndarray) -> Evaluation:
+    """Check shapes and wrap labels and class probabilities into an `Evaluation`."""
+    y_true = np.asarray(y_true).astype(np.int64)
+    probabilities = np.asarray(probabilities, dtype=np.float32)
+    if probabilities.shape != (len(y_true), 10):
+        raise ValueError(f"probabilities must have shape ({len(y_true)}, 10), got {probabilities.shape}")
+    return Evaluation(y_true=y_true, probabilities=probabilities)

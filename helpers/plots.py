@@ -1,0 +1,236 @@
+"""Every figure of the course. Each function draws and returns a matplotlib Figure.
+
+Functions take arrays and numbers, never models or files: computing is the
+other modules' job. Save a figure with `helpers.artifacts.save_figure`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import seaborn as sns
+from matplotlib.figure import Figure
+
+DIGITS = list(range(10))
+PALETTE = {"train": "#4C72B0", "validation": "#DD8452", "test": "#55A868"}
+
+
+def use_style() -> None:
+    """The course's plotting style (seaborn, readable sizes)."""
+    sns.set_theme(style="whitegrid", context="notebook", font_scale=0.95)
+    plt.rcParams.update({"figure.dpi": 100, "axes.titleweight": "bold"})
+
+
+def plot_digit_grid(
+    images: np.ndarray,
+    titles: Sequence[str] | None = None,
+    ncols: int = 10,
+    *,
+    suptitle: str | None = None,
+    cmap: str = "gray",
+    title_colors: Sequence[str] | None = None,
+) -> Figure:
+    """Show images in a grid, each with an optional title."""
+    images = np.asarray(images)
+    n = len(images)
+    nrows = max(1, int(np.ceil(n / ncols)))
+    row_height = 1.85 if titles is not None and any("\n" in t for t in titles) else 1.5
+    fig, axes = plt.subplots(nrows, ncols, figsize=(1.3 * ncols, row_height * nrows), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i >= n:
+            continue
+        ax.imshow(np.squeeze(images[i]), cmap=cmap)
+        if titles is not None:
+            color = title_colors[i] if title_colors is not None else "black"
+            ax.set_title(titles[i], fontsize=9, color=color)
+    if suptitle:
+        fig.suptitle(suptitle, fontweight="bold")
+    fig.tight_layout()
+    return fig
+
+
+def plot_sample_images(x: np.ndarray, y: np.ndarray, per_class: int = 3, seed: int = 0) -> Figure:
+    """A few random examples of every digit, one column per digit."""
+    rng = np.random.default_rng(seed)
+    picks = [rng.choice(np.flatnonzero(y == d), per_class, replace=False) for d in DIGITS]
+    order = np.array(picks).T.ravel()
+    titles = [str(int(y[i])) for i in order]
+    return plot_digit_grid(x[order], titles, ncols=10, suptitle="Random training digits, by class")
+
+
+def plot_class_distribution(labels: Mapping[str, np.ndarray]) -> Figure:
+    """Images per digit in each split (train, validation, test), side by side."""
+    rows = [(name, d, int((y == d).sum())) for name, y in labels.items() for d in DIGITS]
+    fig, ax = plt.subplots(figsize=(10, 3.6))
+    names = list(labels)
+    width = 0.8 / len(names)
+    for k, name in enumerate(names):
+        counts = [c for n, _, c in rows if n == name]
+        ax.bar(
+            np.arange(10) + (k - (len(names) - 1) / 2) * width,
+            counts,
+            width,
+            label=f"{name} ({sum(counts):,})",
+            color=PALETTE.get(name),
+        )
+    ax.set(xticks=DIGITS, xlabel="digit", ylabel="images", title="Images per class in each split")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_pixel_histogram(x: np.ndarray) -> Figure:
+    """Distribution of pixel values: most pixels are pure background."""
+    values = np.asarray(x).ravel()
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
+    axes[0].hist(values, bins=64, color="#4C72B0")
+    axes[0].set(yscale="log", xlabel="pixel value", ylabel="pixels (log scale)", title="All pixels")
+    ink = values[values > 0]
+    axes[1].hist(ink, bins=64, color="#DD8452")
+    axes[1].set(
+        xlabel="pixel value", ylabel="pixels", title=f"Non-zero pixels ({ink.size / values.size:.0%})"
+    )
+    fig.tight_layout()
+    return fig
+
+
+def plot_mean_digits(x: np.ndarray, y: np.ndarray) -> Figure:
+    """The average image of each digit: the 'prototype' a linear model would see."""
+    means = np.stack([x[y == d].mean(axis=0) for d in DIGITS])
+    return plot_digit_grid(
+        means, [f"mean {d}" for d in DIGITS], ncols=10, cmap="magma", suptitle="Mean image of each digit"
+    )
+
+
+def plot_training_history(history: Mapping[str, Sequence[float]], best_epoch: int | None = None) -> Figure:
+    """Loss and accuracy per epoch, training against validation."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    epochs = np.arange(1, len(history["loss"]) + 1)
+    for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
+        ax.plot(epochs, history[metric], "o-", label="train", color=PALETTE["train"])
+        if f"val_{metric}" in history:
+            ax.plot(epochs, history[f"val_{metric}"], "o-", label="validation", color=PALETTE["validation"])
+        if best_epoch:
+            ax.axvline(best_epoch, color="grey", ls="--", lw=1, label=f"best epoch ({best_epoch})")
+        ax.set(xlabel="epoch", ylabel=metric, title=metric.capitalize())
+        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def plot_confusion_matrix(cm: np.ndarray, normalize: bool = False) -> Figure:
+    """Confusion matrix heat map; the diagonal is dimmed so the mistakes stand out."""
+    fig, ax = plt.subplots(figsize=(7.5, 6.2))
+    off = cm.astype(float).copy()
+    np.fill_diagonal(off, np.nan)
+    sns.heatmap(
+        off,
+        annot=cm,
+        fmt="d",
+        cmap="Reds",
+        cbar_kws={"label": "mistakes"},
+        ax=ax,
+        linewidths=0.5,
+        linecolor="white",
+        annot_kws={"fontsize": 8},
+    )
+    ax.grid(False)
+    for d in DIGITS:
+        ax.add_patch(plt.Rectangle((d, d), 1, 1, color="#dce6f2", zorder=0))
+        ax.text(d + 0.5, d + 0.5, f"{cm[d, d]:,}", ha="center", va="center", fontsize=8, color="#1f3b73")
+    ax.set(
+        xlabel="predicted digit",
+        ylabel="true digit",
+        title=f"Confusion matrix ({int(np.trace(cm)):,} of {int(cm.sum()):,} right)",
+    )
+    fig.tight_layout()
+    return fig
+
+
+def plot_errors(
+    images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, confidence: np.ndarray, ncols: int = 8
+) -> Figure:
+    """Misclassified digits with true label, prediction and the model's confidence."""
+    titles = [f"true {t} → {p}\n{c:.0%} sure" for t, p, c in zip(y_true, y_pred, confidence, strict=True)]
+    return plot_digit_grid(
+        images,
+        titles,
+        ncols=ncols,
+        suptitle="Misclassified test digits, most confident first",
+        title_colors=["#b2182b"] * len(titles),
+    )
+
+
+def plot_confidence(confidence: np.ndarray, correct: np.ndarray) -> Figure:
+    """How sure the model was when it was right versus wrong."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
+    bins = np.linspace(0, 1, 41)
+    axes[0].hist(confidence[correct], bins=bins, color="#55A868", label=f"right ({correct.sum():,})")
+    axes[0].hist(confidence[~correct], bins=bins, color="#C44E52", label=f"wrong ({(~correct).sum():,})")
+    axes[0].set(
+        yscale="log",
+        xlabel="confidence (top probability)",
+        ylabel="images (log scale)",
+        title="Confidence of right and wrong answers",
+    )
+    axes[0].legend()
+    order = np.argsort(-confidence)
+    kept = np.arange(1, len(order) + 1) / len(order)
+    accuracy = np.cumsum(correct[order]) / np.arange(1, len(order) + 1)
+    axes[1].plot(kept, accuracy, color="#4C72B0")
+    axes[1].set(
+        xlabel="fraction of images answered (most confident first)",
+        ylabel="accuracy",
+        title="Accuracy if unsure answers are withheld",
+    )
+    fig.tight_layout()
+    return fig
+
+
+def plot_predictions(
+    images: np.ndarray, probabilities: np.ndarray, titles: Sequence[str] | None = None, k: int = 3
+) -> Figure:
+    """Each image beside a bar chart of its top-k class probabilities."""
+    n = len(images)
+    fig, axes = plt.subplots(
+        n, 2, figsize=(6, 1.5 * n), squeeze=False, gridspec_kw={"width_ratios": [1, 2.2]}
+    )
+    for i in range(n):
+        img_ax, bar_ax = axes[i]
+        img_ax.imshow(np.squeeze(images[i]), cmap="gray")
+        img_ax.axis("off")
+        if titles is not None:
+            img_ax.set_title(titles[i], fontsize=9)
+        top = np.argsort(-probabilities[i])[:k][::-1]
+        colors = ["#4C72B0" if j == k - 1 else "#a6bddb" for j in range(k)]
+        bar_ax.barh([str(d) for d in top], probabilities[i][top], color=colors)
+        bar_ax.set_xlim(0, 1)
+        for y, d in enumerate(top):
+            bar_ax.text(
+                min(probabilities[i][d] + 0.02, 0.85),
+                y,
+                f"{probabilities[i][d]:.1%}",
+                va="center",
+                fontsize=8,
+            )
+        bar_ax.tick_params(labelsize=8)
+    axes[-1][1].set_xlabel("probability")
+    fig.tight_layout()
+    return fig
+
+
+def plot_preprocess_steps(steps: Mapping[str, np.ndarray], caption: str = "") -> Figure:
+    """The preprocessing pipeline, one panel per step, from the original image to 28x28."""
+    fig, axes = plt.subplots(1, len(steps), figsize=(2.3 * len(steps), 2.6))
+    for ax, (name, image) in zip(np.atleast_1d(axes), steps.items(), strict=True):
+        ax.imshow(image, cmap=None if image.ndim == 3 else "gray")
+        ax.set_title(name, fontsize=10)
+        ax.axis("off")
+    if caption:
+        fig.suptitle(caption, fontweight="bold")
+    fig.tight_layout()
+    return fig

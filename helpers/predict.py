@@ -1,0 +1,209 @@
+"""Load a trained model safely and predict digits: arrays, image files, folders; the CLI.
+
+Command line (installed as `digits`, or `python -m helpers.predict`):
+
+    digits predict data/samples/            # a folder
+    digits predict my_digit.jpg --top-k 3 --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from helpers.config import PROJECT_ROOT, run_paths
+from helpers.preprocess import ImageError, preprocess_image
+
+DEFAULT_MODEL = run_paths().model_file
+LOW_CONFIDENCE = 0.6
+"""Answers below this probability are flagged as not to be trusted."""
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+
+
+class ModelError(RuntimeError):
+    """The model file is missing, unreadable or not a digit classifier."""
+
+
+@dataclass
+class Prediction:
+    """The answer for one input: the digit, its probability, the top-k, and any warning."""
+
+    source: str
+    digit: int | None = None
+    probability: float = 0.0
+    top_k: list[tuple[int, float]] = field(default_factory=list)
+    flagged: bool = False
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the input was classified (even if flagged)."""
+        return self.error is None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)
+
+
+def load_model(path: str | os.PathLike[str] | None = None) -> Any:
+    """Load a `.keras` model with safe mode on and check it maps 28x28x1 images to 10 classes."""
+    import keras
+
+    path = Path(path) if path else DEFAULT_MODEL
+    shown = _relative(path)
+    if not path.is_file():
+        raise ModelError(f"no trained model at {shown}: run `make train` (or pass --model PATH)")
+    try:
+        model = keras.models.load_model(path, compile=False, safe_mode=True)
+    except Exception as exc:
+        reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"{shown}: cannot load the model ({reason}); retrain it with `make train`") from exc
+    in_shape, out_shape = tuple(model.input_shape[1:]), tuple(model.output_shape[1:])
+    if in_shape != (28, 28, 1) or out_shape != (10,):
+        raise ModelError(
+            f"{shown}: the model maps {in_shape} to {out_shape}; a digit model maps (28, 28, 1) to (10,)"
+        )
+    return model
+
+
+def predict_probabilities(model: Any, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """Class probabilities (N, 10) for images shaped (N, 28, 28[, 1]) in [0, 1]."""
+    x = np.asarray(images, dtype=np.float32)
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4 or x.shape[1:] != (28, 28, 1):
+        raise ValueError(f"images must have shape (N, 28, 28, 1), got {x.shape}")
+    chunks = [np.asarray(model(x[i : i + batch_size], training=False)) for i in range(0, len(x), batch_size)]
+    return np.concatenate(chunks) if chunks else np.zeros((0, 10), dtype=np.float32)
+
+
+def make_prediction(source: str, probabilities: np.ndarray, top_k: int = 3) -> Prediction:
+    """Turn one row of probabilities into a `Prediction`, flagged when unsure."""
+    order = np.argsort(-probabilities)[:top_k]
+    best = int(order[0])
+    return Prediction(
+        source=source,
+        digit=best,
+        probability=float(probabilities[best]),
+        top_k=[(int(d), float(probabilities[d])) for d in order],
+        flagged=bool(probabilities[best] < LOW_CONFIDENCE),
+    )
+
+
+def predict_images(model: Any, sources: Iterable[Any], top_k: int = 3) -> list[Prediction]:
+    """Preprocess and predict many images in one batch; a bad input gets an error, the rest go on."""
+    results: list[Prediction] = []
+    ready: list[tuple[int, np.ndarray]] = []
+    for source in sources:
+        name = str(source) if isinstance(source, str | os.PathLike) else f"<{type(source).__name__}>"
+        try:
+            ready.append((len(results), preprocess_image(source).image))
+            results.append(Prediction(source=name))
+        except ImageError as exc:
+            results.append(Prediction(source=name, error=str(exc)))
+    if ready:
+        probabilities = predict_probabilities(model, np.stack([image for _, image in ready]))
+        for (index, _), row in zip(ready, probabilities, strict=True):
+            results[index] = make_prediction(results[index].source, row, top_k)
+    return results
+
+
+def predict_image(model: Any, source: Any, top_k: int = 3) -> Prediction:
+    """Preprocess and predict one image (path, bytes, PIL image or array)."""
+    return predict_images(model, [source], top_k)[0]
+
+
+def list_images(folder: str | os.PathLike[str]) -> list[Path]:
+    """The image files directly in `folder`, sorted by name."""
+    folder = Path(folder)
+    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise ImageError(
+            f"{folder}: no images in this folder (looked for {', '.join(sorted(IMAGE_SUFFIXES))})"
+        )
+    return files
+
+
+def predict_folder(model: Any, folder: str | os.PathLike[str], top_k: int = 3) -> list[Prediction]:
+    """Predict every image in a folder as one batch."""
+    return predict_images(model, list_images(folder), top_k)
+
+
+def expand_inputs(paths: Sequence[str]) -> list[Prediction | Path]:
+    """Files stay files, folders become their images; problems become error `Prediction`s."""
+    expanded: list[Prediction | Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            try:
+                expanded.extend(list_images(path))
+            except ImageError as exc:
+                expanded.append(Prediction(source=raw, error=str(exc)))
+        elif path.exists():
+            expanded.append(path)
+        else:
+            expanded.append(Prediction(source=raw, error=f"{raw}: no such file or folder; check the path"))
+    return expanded
+
+
+def format_table(predictions: Sequence[Prediction]) -> str:
+    """A readable plain-text table, one line per input."""
+    width = max([len(p.source) for p in predictions] + [5])
+    lines = [f"{'input':<{width}}  digit  prob   top-k"]
+    for p in predictions:
+        if not p.ok:
+            lines.append(f"{p.source:<{width}}  error: {p.error}")
+            continue
+        tops = "  ".join(f"{d}:{q:.2f}" for d, q in p.top_k)
+        flag = "  (unsure)" if p.flagged else ""
+        lines.append(f"{p.source:<{width}}  {p.digit:>5}  {p.probability:.3f}  {tops}{flag}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`digits predict PATH...`: classify image files and folders; exit 1 if any input failed."""
+    parser = argparse.ArgumentParser(prog="digits", description="Classify handwritten digit images.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    cmd = sub.add_parser("predict", help="predict the digit in each image file or folder")
+    cmd.add_argument("paths", nargs="+", metavar="PATH", help="image files or folders of images")
+    cmd.add_argument("--model", default=None, help=f"model file (default: {_relative(DEFAULT_MODEL)})")
+    cmd.add_argument("--top-k", type=int, default=3, choices=range(1, 11), metavar="K", help="show K best")
+    cmd.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    cmd.add_argument("--debug", action="store_true", help="show tracebacks")
+    args = parser.parse_args(argv)
+    try:
+        model = load_model(args.model)
+        inputs = expand_inputs(args.paths)
+        files = [item for item in inputs if isinstance(item, Path)]
+        predicted = iter(predict_images(model, files, args.top_k))
+        results = [item if isinstance(item, Prediction) else next(predicted) for item in inputs]
+    except (ModelError, ImageError) as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"digits: error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps([r.to_dict() for r in results], indent=2))
+    else:
+        print(format_table(results))
+    return 0 if all(r.ok for r in results) else 1
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(PROJECT_ROOT))
+    except ValueError:
+        return str(path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

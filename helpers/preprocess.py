@@ -1,0 +1,231 @@
+"""Turn any image of a handwritten digit into a 28x28 MNIST-style array.
+
+MNIST digits were size-normalised to fit a 20x20 box (aspect ratio kept) and
+centred by their centre of mass in a 28x28 field, as bright ink on black. A
+photo of a digit on paper is nothing like that, so this module walks it there
+step by step and keeps every intermediate image for display:
+
+original -> grey (alpha composited, ink bright) -> cleaned (background
+removed, thresholded, specks and border lines dropped) -> cropped -> 28x28.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+from scipy import ndimage
+
+WORK_SIZE = 384
+"""Largest longest side, in pixels, at which the cleaning steps run."""
+MIN_WORK_SIZE = 112
+"""Smaller images are enlarged to this first, so the background filter cannot eat strokes."""
+BOX = 20
+FIELD = 28
+MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_PIXELS = 50_000_000
+
+
+class ImageError(ValueError):
+    """An input that cannot be turned into a digit; the message says why and what to do."""
+
+
+@dataclass
+class Preprocessed:
+    """The 28x28 float32 result in [0, 1] (ink bright) and the steps that led to it."""
+
+    image: np.ndarray
+    steps: dict[str, np.ndarray] = field(default_factory=dict)
+    source: str = ""
+
+
+def open_image(source: str | os.PathLike[str] | bytes | Image.Image) -> Image.Image:
+    """Open a file, bytes or PIL image; the format is read from the content, not the name."""
+    if isinstance(source, Image.Image):
+        return source
+    name = "<bytes>" if isinstance(source, bytes) else str(source)
+    if isinstance(source, bytes):
+        data = source
+    else:
+        path = Path(source)
+        if not path.exists():
+            raise ImageError(f"{name}: no such file; check the path")
+        if path.is_dir():
+            raise ImageError(f"{name}: is a folder; pass an image file, or predict the folder")
+        size = path.stat().st_size
+        if size == 0:
+            raise ImageError(f"{name}: the file is empty; export the image again")
+        if size > MAX_FILE_BYTES:
+            raise ImageError(f"{name}: {size / 2**20:.0f} MB is over the {MAX_FILE_BYTES // 2**20} MB limit")
+        data = path.read_bytes()
+    try:
+        image = Image.open(io.BytesIO(data))
+        if image.width * image.height > MAX_PIXELS:
+            raise ImageError(
+                f"{name}: {image.width}x{image.height} pixels is over the "
+                f"{MAX_PIXELS:,}-pixel limit; shrink the image first"
+            )
+        image.seek(0)
+        image.load()
+    except ImageError:
+        raise
+    except UnidentifiedImageError:
+        raise ImageError(f"{name}: not an image Pillow can read (PNG, JPEG, BMP, GIF, TIFF, WebP)") from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise ImageError(f"{name}: the image is damaged or truncated ({exc}); export it again") from None
+    return ImageOps.exif_transpose(image)
+
+
+def to_grey(image: Image.Image) -> np.ndarray:
+    """Grey float32 in [0, 1]; transparent parts become the background the strokes stand out from."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        array = np.asarray(image, dtype=np.float32)
+        peak = 65535.0 if array.max() > 255 else 255.0
+        image = Image.fromarray((array / peak * 255).clip(0, 255).astype(np.uint8))
+    has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
+    if not has_alpha:
+        return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+    rgba = np.asarray(image.convert("RGBA"), dtype=np.float32) / 255.0
+    grey = rgba[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    alpha = rgba[..., 3]
+    opaque = alpha > 0.5
+    # Dark strokes on a transparent canvas go onto white paper; light strokes onto black.
+    stroke_level = float(np.median(grey[opaque])) if opaque.any() else 0.0
+    background = 1.0 if stroke_level < 0.5 else 0.0
+    return grey * alpha + background * (1 - alpha)
+
+
+def make_ink_bright(grey: np.ndarray) -> np.ndarray:
+    """Invert dark-on-light images, judged by the border (the paper), so ink is bright."""
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    return 1.0 - grey if np.median(border) > 0.5 else grey
+
+
+def resize_for_work(ink: np.ndarray) -> np.ndarray:
+    """Bring the longest side within [MIN_WORK_SIZE, WORK_SIZE] pixels.
+
+    Before shrinking, strokes are thickened by the shrink factor, so that a
+    1-pixel line on a large canvas survives instead of fading to nothing.
+    """
+    longest = max(ink.shape)
+    if longest > WORK_SIZE:
+        scale = longest / WORK_SIZE
+        ink = ndimage.maximum_filter(ink, size=int(np.ceil(scale)))
+        resample = Image.Resampling.BOX
+    elif longest < MIN_WORK_SIZE:
+        scale, resample = longest / MIN_WORK_SIZE, Image.Resampling.BILINEAR
+    else:
+        return ink
+    h, w = (max(1, round(d / scale)) for d in ink.shape)
+    return np.asarray(Image.fromarray(ink).resize((w, h), resample))
+
+
+def remove_background(ink: np.ndarray) -> np.ndarray:
+    """Subtract a smooth estimate of the paper (lighting gradients, shadows), rescale to [0, 1]."""
+    size = max(3, max(ink.shape) // 6)
+    background = ndimage.grey_opening(ink, size=(size, size))
+    background = ndimage.uniform_filter(background, size=size)
+    flat = np.clip(ink - background, 0, None)
+    peak = np.percentile(flat, 99.9)
+    return np.clip(flat / peak, 0, 1) if peak > 0.05 else np.zeros_like(flat)
+
+
+def otsu_threshold(values: np.ndarray, bins: int = 256) -> float:
+    """Otsu's threshold: the level that best separates two classes of values."""
+    hist, edges = np.histogram(values, bins=bins, range=(0.0, 1.0))
+    hist = hist.astype(np.float64)
+    centres = (edges[:-1] + edges[1:]) / 2
+    weight0 = np.cumsum(hist)
+    weight1 = weight0[-1] - weight0
+    mean0 = np.cumsum(hist * centres) / np.maximum(weight0, 1)
+    mean1 = (np.sum(hist * centres) - np.cumsum(hist * centres)) / np.maximum(weight1, 1)
+    between = weight0 * weight1 * (mean0 - mean1) ** 2
+    return float(centres[int(np.argmax(between))])
+
+
+def keep_digit_strokes(flat: np.ndarray) -> np.ndarray:
+    """Threshold, then keep the large ink components; drop specks and lines along the border."""
+    mask = flat > max(otsu_threshold(flat), 0.15)
+    labels, count = ndimage.label(mask, structure=np.ones((3, 3)))
+    if count == 0:
+        return np.zeros_like(mask)
+    h, w = mask.shape
+    sizes = ndimage.sum_labels(mask, labels, index=np.arange(1, count + 1))
+    keep = np.zeros(count + 1, dtype=bool)
+    for index, obj in enumerate(ndimage.find_objects(labels), start=1):
+        rows, cols = obj
+        touches = rows.start == 0 or cols.start == 0 or rows.stop == h or cols.stop == w
+        spans = (rows.stop - rows.start) > 0.9 * h or (cols.stop - cols.start) > 0.9 * w
+        keep[index] = not (touches and spans)
+    sizes = np.where(keep[1:], sizes, 0)
+    if sizes.max() == 0:
+        return np.zeros_like(mask)
+    keep[1:] &= sizes >= max(0.1 * sizes.max(), 4)
+    return keep[labels]
+
+
+def fit_in_field(crop: np.ndarray) -> np.ndarray:
+    """Fit into a 20x20 box with aspect kept, then centre by mass in 28x28."""
+    h, w = crop.shape
+    scale = BOX / max(h, w)
+    new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
+    small = np.asarray(
+        Image.fromarray(crop.astype(np.float32)).resize((new_w, new_h), Image.Resampling.LANCZOS)
+    )
+    small = np.clip(small, 0, None)
+    field_ = np.zeros((FIELD, FIELD), dtype=np.float32)
+    top, left = (FIELD - new_h) // 2, (FIELD - new_w) // 2
+    field_[top : top + new_h, left : left + new_w] = small
+    cy, cx = ndimage.center_of_mass(field_)
+    shift = (round(FIELD / 2 - 0.5 - cy), round(FIELD / 2 - 0.5 - cx))
+    field_ = ndimage.shift(field_, shift, order=0, mode="constant")
+    peak = field_.max()
+    return (field_ / peak).astype(np.float32) if peak > 0 else field_
+
+
+def preprocess_image(source: str | os.PathLike[str] | bytes | Image.Image | np.ndarray) -> Preprocessed:
+    """Any digit image (file, bytes, PIL image or array) -> 28x28 MNIST-style, with its steps."""
+    name = source if isinstance(source, str | os.PathLike) else f"<{type(source).__name__}>"
+    if isinstance(source, np.ndarray):
+        grey = _array_to_grey(source)
+        original = grey
+    else:
+        image = open_image(source)
+        original = _as_displayed(image)
+        grey = to_grey(image)
+    if min(grey.shape) < 8:
+        raise ImageError(f"{name}: {grey.shape[1]}x{grey.shape[0]} pixels is too small to hold a digit")
+    ink = resize_for_work(make_ink_bright(grey))
+    flat = remove_background(ink)
+    mask = keep_digit_strokes(flat)
+    if not mask.any():
+        raise ImageError(f"{name}: no digit found (the image looks blank); check the file")
+    cleaned = np.where(ndimage.binary_dilation(mask, iterations=1), flat, 0).astype(np.float32)
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    cropped = cleaned[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    result = fit_in_field(cropped)
+    steps = {"original": original, "grey": grey, "cleaned": cleaned, "cropped": cropped, "28x28": result}
+    return Preprocessed(image=result, steps=steps, source=str(name))
+
+
+def _as_displayed(image: Image.Image) -> np.ndarray:
+    """RGB as a viewer shows it: transparent parts over white."""
+    if image.mode in ("RGBA", "LA", "PA", "P"):
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return np.asarray(Image.alpha_composite(white, rgba).convert("RGB"))
+    return np.asarray(image.convert("RGB"))
+
+
+def _array_to_grey(array: np.ndarray) -> np.ndarray:
+    array = np.asarray(array)
+    if array.ndim == 3 and array.shape[-1] in (3, 4):
+        return to_grey(Image.fromarray(array.astype(np.uint8)))
+    array = np.squeeze(array).astype(np.float32)
+    if array.ndim != 2:
+        raise ImageError(f"an image array must be 2-D (or RGB/RGBA), got shape {array.shape}")
+    return array / 255.0 if array.max() > 1 else array

@@ -1,0 +1,127 @@
+"""Build outputs/report.html: a headline table, then the four executed notebooks.
+
+The headline numbers are read from the run record (models/best_model.json)
+and the test metrics (outputs/metrics.json), never typed by hand. Code cells
+are hidden; every figure is embedded, so the file opens offline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from helpers.artifacts import load_json, write_atomic
+from helpers.config import run_paths
+
+NOTEBOOKS = ("01_explore", "02_train", "03_evaluate", "04_infer")
+
+
+def headline_rows(record: dict[str, Any], metrics: dict[str, Any]) -> list[tuple[str, str]]:
+    """The (label, value) pairs of the report's headline table."""
+    model = record["model"]
+    return [
+        ("Model", f"{model['name']} ({model['parameters']:,} parameters)"),
+        (
+            "Test accuracy",
+            f"{metrics['accuracy']:.2%} ({metrics['errors']} errors in {metrics['n_images']:,})",
+        ),
+        ("Macro F1 (test)", f"{metrics['macro']['f1-score']:.4f}"),
+        ("Validation accuracy", f"{record['validation']['accuracy']:.2%}"),
+        (
+            "Training time",
+            f"{record['train_seconds'] / 60:.1f} min ({record['epochs_run']} epochs, "
+            f"best {record['best_epoch']}, {record['machine']['cpu_count']} CPU cores)",
+        ),
+        ("Model size", f"{model['file_bytes'] / 1e6:.2f} MB"),
+        ("Profile", record["config"]["profile"]),
+        ("Trained", record["date"]),
+        ("Commit", str(record.get("git_commit") or "n/a")),
+    ]
+
+
+def headline_html(rows: Sequence[tuple[str, str]]) -> str:
+    """Headline rows as an HTML table."""
+    body = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
+    return f'<table class="headline">{body}</table>'
+
+
+def merge_notebooks(paths: Sequence[Path], title_markdown: str) -> nbformat.NotebookNode:
+    """One notebook: a title cell, then the cells of each notebook in order."""
+    merged = nbformat.v4.new_notebook()
+    merged.cells.append(nbformat.v4.new_markdown_cell(title_markdown))
+    for path in paths:
+        notebook = nbformat.read(path, as_version=4)
+        for cell in notebook.cells:
+            if "injected-parameters" in cell.metadata.get("tags", []):
+                continue
+            if cell.cell_type == "code":  # TensorFlow's start-up chatter is not for readers
+                cell.outputs = [o for o in cell.outputs if o.get("name") != "stderr"]
+            merged.cells.append(cell)
+        merged.metadata = merged.metadata or notebook.metadata
+    return merged
+
+
+def build_report(run_dir: str | os.PathLike[str] = "", output: str | os.PathLike[str] | None = None) -> Path:
+    """Render the executed notebooks of a run into one self-contained HTML file."""
+    from nbconvert import HTMLExporter
+
+    paths = run_paths(run_dir)
+    executed = [paths.outputs / "notebooks" / f"{name}.ipynb" for name in NOTEBOOKS]
+    missing = [str(p) for p in executed if not p.is_file()]
+    if missing:
+        raise FileNotFoundError(f"executed notebooks missing: {missing}; run `make all` first")
+    record, metrics = load_json(paths.record_file), load_json(paths.metrics_file)
+    title = (
+        "# Handwritten digit recognition: the report\n\n"
+        "What this course trained, how well it did on the 10,000 MNIST test digits, and how it got "
+        "there. The four notebooks follow, executed; their code is hidden.\n\n"
+        + headline_html(headline_rows(record, metrics))
+    )
+    notebook = merge_notebooks(executed, title)
+    exporter = HTMLExporter(
+        template_name="lab",
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+    )
+    exporter.mathjax_url = ""
+    body, _ = exporter.from_notebook_node(
+        notebook, resources={"metadata": {"name": "Digit recognition report"}}
+    )
+    body = body.replace("</head>", f"<style>{REPORT_CSS}</style></head>", 1)
+    target = Path(output) if output else paths.outputs / "report.html"
+    return write_atomic(target, lambda tmp: tmp.write_text(body, encoding="utf-8"))
+
+
+REPORT_CSS = """
+body { max-width: 1100px; margin: 0 auto; }
+table.headline { border-collapse: collapse; margin: 1em 0 2em; font-size: 1.05em; }
+table.headline th { text-align: left; padding: 4px 16px 4px 0; color: #333; }
+table.headline td { padding: 4px 0; }
+table.headline tr { border-bottom: 1px solid #ddd; }
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m helpers.report [--run-dir DIR]`: write the report and print its path."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run-dir", default="", help="the run's root (default: the project)")
+    args = parser.parse_args(argv)
+    try:
+        print(build_report(args.run_dir))
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"report: error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

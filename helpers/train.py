@@ -1,0 +1,235 @@
+"""Train a model from a `TrainConfig`: data pipeline, callbacks, atomic save, run record."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from helpers.artifacts import save_json
+from helpers.config import PROJECT_ROOT, RunPaths, TrainConfig
+from helpers.data import Split
+from helpers.models import build_model, count_parameters
+
+
+@dataclass
+class TrainResult:
+    """What a training run produced: the best model, its history and its record."""
+
+    model: keras.Model
+    history: dict[str, list[float]]
+    record: dict[str, Any]
+
+
+class EpochLog(keras.callbacks.Callback):
+    """Print one short line per epoch instead of Keras's per-batch progress bar."""
+
+    def __init__(self, epochs: int, stream: Any = None) -> None:
+        super().__init__()
+        self.epochs = epochs
+        self.stream = stream or sys.stdout
+        self._start = 0.0
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = logs or {}
+        lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        print(
+            f"epoch {epoch + 1:>2}/{self.epochs}"
+            f"  loss {logs.get('loss', float('nan')):.4f}"
+            f"  acc {logs.get('accuracy', float('nan')):.4f}"
+            f"  val_loss {logs.get('val_loss', float('nan')):.4f}"
+            f"  val_acc {logs.get('val_accuracy', float('nan')):.4f}"
+            f"  lr {lr:.1e}  {time.perf_counter() - self._start:5.1f} s",
+            file=self.stream,
+            flush=True,
+        )
+
+
+def make_dataset(
+    x: np.ndarray,
+    y: np.ndarray,
+    batch_size: int,
+    *,
+    shuffle: bool = False,
+    augment: bool = False,
+    seed: int = 0,
+) -> tf.data.Dataset:
+    """A batched, prefetched `tf.data` pipeline; shifts and rotates on the fly if `augment`."""
+    ds = tf.data.Dataset.from_tensor_slices((x, y))
+    if shuffle:
+        ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+    if augment:
+        augmenter = keras.Sequential(
+            [
+                # RandomRotation's factor is a fraction of a full turn: 10 degrees either way.
+                keras.layers.RandomRotation(10 / 360, fill_mode="constant", seed=seed),
+                keras.layers.RandomTranslation(0.1, 0.1, fill_mode="constant", seed=seed),
+            ]
+        )
+        ds = ds.map(lambda xb, yb: (augmenter(xb, training=True), yb), num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def make_callbacks(
+    config: TrainConfig, checkpoint: Path, verbose: bool = True
+) -> list[keras.callbacks.Callback]:
+    """Early stopping, best-epoch checkpoint and LR reduction, all watching validation."""
+    callbacks: list[keras.callbacks.Callback] = [
+        keras.callbacks.EarlyStopping(
+            monitor="val_accuracy", patience=config.patience, restore_best_weights=True
+        ),
+        keras.callbacks.ModelCheckpoint(checkpoint, monitor="val_accuracy", save_best_only=True),
+        keras.callbacks.ReduceLROnPlateau(
+            monitor="val_loss", factor=0.5, patience=max(1, config.patience // 2), min_lr=1e-5
+        ),
+    ]
+    if verbose:
+        callbacks.append(EpochLog(config.epochs))
+    return callbacks
+
+
+def train_model(
+    config: TrainConfig,
+    split: Split,
+    paths: RunPaths,
+    *,
+    data_sha256: str | None = None,
+    extra_callbacks: list[keras.callbacks.Callback] | None = None,
+    verbose: bool = True,
+) -> TrainResult:
+    """Train `config.model`, keep the best epoch by validation accuracy, save it and its record.
+
+    The model goes to `paths.model_file` and the record to `paths.record_file`,
+    both replaced atomically, so an interrupted run leaves the previous model intact.
+    """
+    if config.batch_size > len(split.y_train):
+        raise ValueError(
+            f"batch_size must be at most the training set size ({len(split.y_train)}), "
+            f"got {config.batch_size}"
+        )
+    keras.utils.set_random_seed(config.seed)
+    model = build_model(config)
+    train_ds = make_dataset(
+        split.x_train,
+        split.y_train,
+        config.batch_size,
+        shuffle=True,
+        augment=config.augment,
+        seed=config.seed,
+    )
+    val_ds = make_dataset(split.x_val, split.y_val, 1024)
+    paths.ensure()
+    workdir = Path(tempfile.mkdtemp(prefix=".train-", dir=paths.models))
+    try:
+        checkpoint = workdir / "best.keras"
+        callbacks = make_callbacks(config, checkpoint, verbose) + list(extra_callbacks or [])
+        start = time.perf_counter()
+        history = model.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=config.epochs,
+            callbacks=callbacks,
+            verbose=0,
+            shuffle=False,
+        )
+        seconds = time.perf_counter() - start
+        best = keras.models.load_model(checkpoint)
+        val_loss, val_accuracy = best.evaluate(val_ds, verbose=0)
+        os.replace(checkpoint, paths.model_file)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    hist = {k: [float(v) for v in values] for k, values in history.history.items()}
+    record = make_record(
+        config,
+        model=best,
+        history=hist,
+        val_metrics={"accuracy": float(val_accuracy), "loss": float(val_loss)},
+        seconds=seconds,
+        split=split,
+        data_sha256=data_sha256,
+        model_file=paths.model_file,
+    )
+    save_json(record, paths.record_file)
+    return TrainResult(model=best, history=hist, record=record)
+
+
+def make_record(
+    config: TrainConfig,
+    *,
+    model: keras.Model,
+    history: dict[str, list[float]],
+    val_metrics: dict[str, float],
+    seconds: float,
+    split: Split,
+    data_sha256: str | None,
+    model_file: Path,
+) -> dict[str, Any]:
+    """Describe a run: what was trained, on what, how well, how fast, with which libraries."""
+    val_acc = history.get("val_accuracy", [])
+    epochs_run = len(history.get("loss", []))
+    return {
+        "config": config.to_dict(),
+        "model": {
+            "name": config.model,
+            "parameters": count_parameters(model),
+            "file": model_file.name,
+            "file_bytes": model_file.stat().st_size,
+        },
+        "validation": val_metrics,
+        "best_epoch": int(np.argmax(val_acc)) + 1 if val_acc else None,
+        "epochs_run": epochs_run,
+        "train_seconds": round(seconds, 2),
+        "seconds_per_epoch": round(seconds / max(epochs_run, 1), 2),
+        "history": history,
+        "data": {"sha256": data_sha256, **split.sizes()},
+        "versions": library_versions(),
+        "git_commit": git_commit(),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform()},
+    }
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of Python and the libraries that shape the results."""
+    import matplotlib
+    import sklearn
+
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": np.__version__,
+        "scikit-learn": sklearn.__version__,
+        "matplotlib": matplotlib.__version__,
+    }
+
+
+def git_commit() -> str | None:
+    """The current commit of the project, with '-dirty' if it has changes; None outside git."""
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=10, check=True
+        ).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "HEAD")
+        return commit + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
