@@ -45,7 +45,7 @@ define papermill
 	fi
 endef
 
-.PHONY: help setup all train evaluate infer report test bench lab lint format clean checked-outputs
+.PHONY: help setup all train evaluate infer report test lab lint format clean checked-outputs
 
 help: ## Show this help
 	@echo "digit-recognizer: a course on handwritten digit recognition. Usage: make TARGET [PROFILE=quick|best]"
@@ -94,19 +94,16 @@ test: $(STAMP) ## Run the unit tests and nbval over the four notebooks (quick pr
 	done
 	$(BIN)/python -m pytest tests $(TEST_DIR)/nbval --nbval-lax --nbval-current-env -p no:cacheprovider
 
-bench: $(STAMP) ## Benchmark training and inference (writes outputs/benchmarks.json)
-	$(BIN)/python -m benchmarks
-
 lab: $(STAMP) ## Open JupyterLab with the project's environment
 	$(BIN)/jupyter lab --notebook-dir=.
 
 lint: $(STAMP) ## Check style with ruff
-	$(BIN)/ruff check helpers tests benchmarks tools notebooks
-	$(BIN)/ruff format --check helpers tests benchmarks tools
+	$(BIN)/ruff check helpers tests tools notebooks
+	$(BIN)/ruff format --check helpers tests tools
 
 format: $(STAMP) ## Format the code with ruff
-	$(BIN)/ruff format helpers tests benchmarks tools
-	$(BIN)/ruff check --fix helpers tests benchmarks tools
+	$(BIN)/ruff format helpers tests tools
+	$(BIN)/ruff check --fix helpers tests tools
 
 checked-outputs: $(STAMP) ## Store the quick run's NBVAL_CHECK_OUTPUT cell outputs in notebooks/ (after `make all PROFILE=quick`)
 	$(BIN)/python tools/store_checked_outputs.py build/quick/outputs/notebooks notebooks

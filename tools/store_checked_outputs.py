@@ -17,7 +17,7 @@ MARKER = "# NBVAL_CHECK_OUTPUT"
 
 
 def store(executed: Path, source: Path) -> int:
-    """Rewrite `source` with only its checked cells' outputs, taken from `executed`."""
+    """Rewrite `source` keeping only its checked cells' outputs, taken from `executed`."""
     run = nbformat.read(executed, as_version=4)
     src = nbformat.read(source, as_version=4)
     by_code = {cell.source: cell for cell in run.cells if cell.cell_type == "code"}
@@ -33,6 +33,7 @@ def store(executed: Path, source: Path) -> int:
             if ran is None:
                 raise SystemExit(f"{executed}: no executed cell matches a checked cell of {source}")
             cell.outputs = [o for o in ran.outputs if o.get("name") != "stderr"]
+            cell.execution_count = ran.execution_count  # nbval skips "unrun" reference cells
             stored += 1
     nbformat.write(src, source)
     return stored
