@@ -77,7 +77,7 @@ def plot_class_distribution(labels: Mapping[str, np.ndarray]) -> Figure:
             color=PALETTE.get(name),
         )
     ax.set(xticks=DIGITS, xlabel="digit", ylabel="images", title="Images per class in each split")
-    ax.legend()
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=len(names), frameon=False)
     fig.tight_layout()
     return fig
 

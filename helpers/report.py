@@ -110,13 +110,21 @@ table.headline tr { border-bottom: 1px solid #ddd; }
 """
 
 
+def headline_markdown(run_dir: str | os.PathLike[str] = "") -> str:
+    """The headline table of a run as Markdown, for the README."""
+    paths = run_paths(run_dir)
+    rows = headline_rows(load_json(paths.record_file), load_json(paths.metrics_file))
+    return "\n".join(["| | |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows)])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m helpers.report [--run-dir DIR]`: write the report and print its path."""
+    """`python -m helpers.report [--run-dir DIR] [--markdown]`: write the report, or print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run-dir", default="", help="the run's root (default: the project)")
+    parser.add_argument("--markdown", action="store_true", help="print the headline table as Markdown")
     args = parser.parse_args(argv)
     try:
-        print(build_report(args.run_dir))
+        print(headline_markdown(args.run_dir) if args.markdown else build_report(args.run_dir))
     except (FileNotFoundError, ValueError) as exc:
         print(f"report: error: {exc}", file=sys.stderr)
         return 1
