@@ -69,6 +69,7 @@ class TrainConfig:
             ),
             ("learning_rate", 0 < self.learning_rate <= 1, "a number in (0, 1]"),
             ("dropout", 0 <= self.dropout < 1, "a number in [0, 1)"),
+            ("augment", isinstance(self.augment, bool), "True or False"),
             ("seed", _is_int(self.seed) and self.seed >= 0, "an integer >= 0"),
             ("val_fraction", 0 < self.val_fraction <= 0.5, "a number in (0, 0.5]"),
             (

@@ -83,7 +83,7 @@ class Evaluation:
             "per_class": {str(d): _round(report[str(d)]) for d in range(10)},
             "top_confusions": [{"true": t, "predicted": p, "count": c} for t, p, c in self.top_confusions()],
             "confidence": {
-                "mean_correct": float(self.confidence[self.correct].mean()),
+                "mean_correct": float(self.confidence[self.correct].mean()) if self.correct.any() else None,
                 "mean_wrong": float(self.confidence[~self.correct].mean()) if (~self.correct).any() else None,
             },
         }

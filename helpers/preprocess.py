@@ -181,7 +181,8 @@ def fit_in_field(crop: np.ndarray) -> np.ndarray:
     top, left = (FIELD - new_h) // 2, (FIELD - new_w) // 2
     field_[top : top + new_h, left : left + new_w] = small
     cy, cx = ndimage.center_of_mass(field_)
-    shift = (round(FIELD / 2 - 0.5 - cy), round(FIELD / 2 - 0.5 - cx))
+    # MNIST itself puts the centre of mass at (14, 14), measured over its digits.
+    shift = (round(FIELD / 2 - cy), round(FIELD / 2 - cx))
     field_ = ndimage.shift(field_, shift, order=0, mode="constant")
     peak = field_.max()
     return (field_ / peak).astype(np.float32) if peak > 0 else field_
@@ -224,7 +225,9 @@ def _as_displayed(image: Image.Image) -> np.ndarray:
 def _array_to_grey(array: np.ndarray) -> np.ndarray:
     array = np.asarray(array)
     if array.ndim == 3 and array.shape[-1] in (3, 4):
-        return to_grey(Image.fromarray(array.astype(np.uint8)))
+        if array.dtype.kind == "f" and array.max() <= 1:  # e.g. what plt.imread returns
+            array = array * 255
+        return to_grey(Image.fromarray(np.clip(array, 0, 255).round().astype(np.uint8)))
     array = np.squeeze(array).astype(np.float32)
     if array.ndim != 2:
         raise ImageError(f"an image array must be 2-D (or RGB/RGBA), got shape {array.shape}")

@@ -82,7 +82,9 @@ def make_dataset(
                 keras.layers.RandomTranslation(0.1, 0.1, fill_mode="constant", seed=seed),
             ]
         )
-        ds = ds.map(lambda xb, yb: (augmenter(xb, training=True), yb), num_parallel_calls=tf.data.AUTOTUNE)
+        # Sequential on purpose: parallel calls race on the layers' seeded generator
+        # and can give two batches the same transforms.
+        ds = ds.map(lambda xb, yb: (augmenter(xb, training=True), yb))
     return ds.prefetch(tf.data.AUTOTUNE)
 
 

@@ -1,0 +1,75 @@
+"""Shared fixtures: the real MNIST arrays, a fake valid MNIST file and one tiny trained model."""
+
+from types import SimpleNamespace
+
+import matplotlib
+import numpy as np
+import pytest
+
+from helpers.config import PROJECT_ROOT, TrainConfig, run_paths
+
+matplotlib.use("Agg")  # before any test module imports pyplot (helpers.plots)
+
+MNIST_FILE = PROJECT_ROOT / "data" / "mnist.npz"
+SAMPLES_DIR = PROJECT_ROOT / "data" / "samples"
+TINY_SUBSET = 3000
+
+
+@pytest.fixture(autouse=True)
+def _no_mnist_env(monkeypatch):
+    """No test may depend on the caller's $MNIST_NPZ."""
+    monkeypatch.delenv("MNIST_NPZ", raising=False)
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    """The real MNIST, loaded once from data/mnist.npz."""
+    from helpers.data import load_mnist
+
+    return load_mnist(MNIST_FILE)
+
+
+@pytest.fixture(scope="session")
+def fake_arrays():
+    """Arrays with MNIST's exact layout (zeros images, labels cycling 0-9), but not MNIST."""
+    return {
+        "x_train": np.zeros((60000, 28, 28), np.uint8),
+        "y_train": (np.arange(60000) % 10).astype(np.uint8),
+        "x_test": np.zeros((10000, 28, 28), np.uint8),
+        "y_test": (np.arange(10000) % 10).astype(np.uint8),
+    }
+
+
+@pytest.fixture(scope="session")
+def fake_npz(tmp_path_factory, fake_arrays):
+    """A valid-looking MNIST file (right keys, shapes, dtypes) whose sha256 is not MNIST's."""
+    path = tmp_path_factory.mktemp("fake_mnist") / "fake.npz"
+    np.savez_compressed(path, **fake_arrays)
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_split(mnist):
+    """The default validation split (6000 images) with a 3000-image stratified training subset."""
+    from helpers.data import split_train_val
+
+    return split_train_val(mnist.x_train, mnist.y_train, val_fraction=0.1, seed=42, train_subset=TINY_SUBSET)
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, mnist, tiny_split):
+    """One `mlp` trained for 1 epoch on 3000 images into a temporary run folder, shared by all tests."""
+    from helpers.train import train_model
+
+    config = TrainConfig(model="mlp", epochs=1, batch_size=64, train_subset=TINY_SUBSET)
+    paths = run_paths(tmp_path_factory.mktemp("tiny_run"))
+    result = train_model(config, tiny_split, paths, data_sha256=mnist.sha256, verbose=False)
+    return SimpleNamespace(config=config, paths=paths, result=result, split=tiny_split)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_run):
+    """The tiny run's saved model, loaded back through `helpers.predict.load_model`."""
+    from helpers.predict import load_model
+
+    return load_model(tiny_run.paths.model_file)

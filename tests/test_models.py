@@ -1,0 +1,74 @@
+"""Tests of helpers.models: the seed CNN's exact architecture, the MLP, the registry, compilation."""
+
+import keras
+import pytest
+
+from helpers import config, models
+from helpers.config import TrainConfig
+
+
+@pytest.fixture(scope="module")
+def seed_cnn():
+    return models.build_seed_cnn()
+
+
+def _layers(model, kind):
+    return [layer for layer in model.layers if isinstance(layer, kind)]
+
+
+def test_seed_cnn_has_exactly_409578_parameters(seed_cnn):
+    assert models.count_parameters(seed_cnn) == 409_578
+
+
+def test_seed_cnn_layer_sequence_matches_the_original(seed_cnn):
+    assert [type(layer).__name__ for layer in seed_cnn.layers] == [
+        "Conv2D", "BatchNormalization", "Conv2D", "MaxPooling2D", "Dropout",
+        "Conv2D", "BatchNormalization", "Conv2D", "MaxPooling2D", "Dropout",
+        "Conv2D", "BatchNormalization", "Dropout",
+        "Flatten", "Dense", "BatchNormalization", "Dropout", "Dense",
+    ]  # fmt: skip
+
+
+def test_seed_cnn_convolutions(seed_cnn):
+    convs = _layers(seed_cnn, keras.layers.Conv2D)
+    assert [c.filters for c in convs] == [32, 32, 64, 64, 128]
+    assert {tuple(c.kernel_size) for c in convs} == {(3, 3)}
+    assert {c.activation.__name__ for c in convs} == {"relu"}
+    assert len(_layers(seed_cnn, keras.layers.BatchNormalization)) == 4
+
+
+def test_seed_cnn_classifier_and_dropout_rates(seed_cnn):
+    dense = _layers(seed_cnn, keras.layers.Dense)
+    assert [(d.units, d.activation.__name__) for d in dense] == [(512, "relu"), (10, "softmax")]
+    assert [d.rate for d in _layers(seed_cnn, keras.layers.Dropout)] == [0.25, 0.25, 0.25, 0.5]
+    assert seed_cnn.input_shape == (None, 28, 28, 1)
+    assert seed_cnn.output_shape == (None, 10)
+
+
+def test_seed_cnn_dropout_argument_halves_in_conv_blocks():
+    rates = [d.rate for d in _layers(models.build_seed_cnn(dropout=0.4), keras.layers.Dropout)]
+    assert rates == pytest.approx([0.2, 0.2, 0.2, 0.4])
+
+
+def test_mlp_has_two_hidden_relu_layers_each_with_dropout():
+    mlp = models.build_mlp(dropout=0.3, hidden=64)
+    assert [type(layer).__name__ for layer in mlp.layers] == [
+        "Flatten", "Dense", "Dropout", "Dense", "Dropout", "Dense"
+    ]  # fmt: skip
+    dense = _layers(mlp, keras.layers.Dense)
+    assert [(d.units, d.activation.__name__) for d in dense] == [(64, "relu"), (64, "relu"), (10, "softmax")]
+    assert [d.rate for d in _layers(mlp, keras.layers.Dropout)] == [0.3, 0.3]
+    assert models.count_parameters(mlp) == 784 * 64 + 64 + 64 * 64 + 64 + 64 * 10 + 10
+
+
+def test_registry_keys_equal_config_model_names():
+    assert tuple(models.REGISTRY) == config.MODEL_NAMES == ("seed_cnn", "mlp")
+
+
+def test_build_model_compiles_with_the_configured_learning_rate():
+    model = models.build_model(TrainConfig(model="mlp", learning_rate=0.0025, dropout=0.2))
+    assert model.name == "mlp"
+    assert isinstance(model.optimizer, keras.optimizers.Adam)
+    assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(0.0025)
+    assert model.loss == "sparse_categorical_crossentropy"
+    assert [d.rate for d in _layers(model, keras.layers.Dropout)] == [0.2, 0.2]

@@ -1,0 +1,215 @@
+"""Tests of helpers.preprocess: photos and drawings of MNIST digits back to 28x28, and clear errors."""
+
+import io
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+from scipy import ndimage
+
+from helpers import preprocess
+from helpers.preprocess import ImageError, preprocess_image
+from helpers.samples import render_on_canvas, render_on_paper
+
+DIGIT_INDEX = 0  # the first MNIST test digit, a 7
+
+
+@pytest.fixture(scope="module")
+def digit(mnist):
+    return mnist.x_test[DIGIT_INDEX]
+
+
+@pytest.fixture(scope="module")
+def renderings(digit):
+    rng = np.random.default_rng(0)
+    return {
+        "blue ink": render_on_paper(digit, rng, ink="blue"),
+        "black ink": render_on_paper(digit, rng, ink="black", rotate=5, offset=(0.1, -0.1)),
+        "canvas": render_on_canvas(digit),
+    }
+
+
+def _corr(a, b):
+    return float(np.corrcoef(np.ravel(a), np.ravel(b))[0, 1])
+
+
+def _bbox(image):
+    rows, cols = np.flatnonzero(image.max(axis=1) > 0), np.flatnonzero(image.max(axis=0) > 0)
+    return rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+
+
+def _png_bytes(array, mode=None):
+    buffer = io.BytesIO()
+    Image.fromarray(array, mode).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("kind", ["blue ink", "black ink", "canvas"])
+def test_rendered_digit_becomes_mnist_style(renderings, digit, kind):
+    result = preprocess_image(renderings[kind])
+    image = result.image
+    assert image.shape == (28, 28)
+    assert image.dtype == np.float32
+    assert float(image.min()) == 0.0 and float(image.max()) == 1.0
+    cy, cx = ndimage.center_of_mass(image)
+    assert abs(cy - 13.5) <= 1 and abs(cx - 13.5) <= 1
+    height, width = _bbox(image)
+    assert 19 <= max(height, width) <= 21 and min(height, width) <= 21
+    assert list(result.steps) == ["original", "grey", "cleaned", "cropped", "28x28"]
+
+
+def test_light_on_dark_and_dark_on_light_agree(digit):
+    big = np.asarray(Image.fromarray(digit).resize((200, 200), Image.Resampling.BICUBIC))
+    bright_ink = preprocess_image(big).image
+    dark_ink = preprocess_image(255 - big).image
+    assert _corr(bright_ink, dark_ink) > 0.9
+
+
+def test_light_strokes_on_transparent_canvas_work_like_dark_ones(digit, renderings):
+    light = np.asarray(renderings["canvas"]).copy()
+    light[..., :3] = 255
+    result = preprocess_image(Image.fromarray(light, "RGBA")).image
+    assert _corr(result, preprocess_image(renderings["canvas"]).image) > 0.99
+
+
+def test_raw_mnist_digit_matches_itself_up_to_a_one_pixel_shift(digit):
+    result = preprocess_image(digit).image
+    best = max(_corr(np.roll(result, (dy, dx), axis=(0, 1)), digit) for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+    assert best > 0.95
+
+
+def test_raw_mnist_digit_comes_back_as_itself(digit):
+    assert _corr(preprocess_image(digit).image, digit / 255) > 0.6
+
+
+def test_centre_of_mass_matches_mnist_placement(mnist):
+    digits = mnist.x_test[:20]
+    mnist_com = np.mean([ndimage.center_of_mass(d.astype(float)) for d in digits], axis=0)
+    ours = np.mean([ndimage.center_of_mass(preprocess_image(d).image) for d in digits], axis=0)
+    assert np.abs(ours - mnist_com).max() < 0.3
+
+
+def test_float_rgb_array_in_unit_range_works_like_uint8(digit):
+    rgb = np.asarray(Image.fromarray(255 - digit).resize((200, 200)).convert("RGB"))
+    expected = preprocess_image(rgb).image
+    assert _corr(preprocess_image(rgb.astype(np.float32) / 255).image, expected) > 0.99
+
+
+def test_float_grey_array_in_unit_range_works_like_uint8(digit):
+    assert _corr(preprocess_image(digit.astype(np.float32) / 255).image, preprocess_image(digit).image) > 0.99
+
+
+def test_one_pixel_line_on_a_large_image_survives_shrinking():
+    page = np.full((1500, 1500), 255, np.uint8)
+    page[300:1100, 750] = 0
+    height, width = _bbox(preprocess_image(Image.fromarray(page)).image)
+    assert height == 20 and width <= 3
+
+
+def test_format_is_read_from_content_not_name(tmp_path, renderings):
+    path = tmp_path / "drawing.jpg"
+    path.write_bytes(_png_bytes(np.asarray(renderings["canvas"]), "RGBA"))
+    from_file = preprocess_image(path)
+    assert from_file.source == str(path)
+    assert _corr(from_file.image, preprocess_image(renderings["canvas"]).image) > 0.99
+
+
+_MODES = {
+    "I;16": lambda a: Image.fromarray(a.astype(np.uint16) * 257),
+    "L": Image.fromarray,
+    "P": lambda a: Image.fromarray(a).convert("RGB").quantize(16),
+    "RGB": lambda a: Image.fromarray(a).convert("RGB"),
+    "CMYK": lambda a: Image.fromarray(a).convert("CMYK"),
+}
+
+
+@pytest.mark.parametrize(
+    ("fmt", "mode"),
+    [
+        ("PNG", "I;16"),
+        ("JPEG", "L"),
+        ("BMP", "L"),
+        ("GIF", "P"),
+        ("TIFF", "L"),
+        ("WEBP", "RGB"),
+        ("JPEG", "CMYK"),
+    ],
+)
+def test_common_formats_and_modes_give_the_same_digit(digit, fmt, mode):
+    paper = 255 - np.asarray(Image.fromarray(digit).resize((140, 140), Image.Resampling.BICUBIC))
+    buffer = io.BytesIO()
+    _MODES[mode](paper).save(buffer, format=fmt)
+    assert Image.open(io.BytesIO(buffer.getvalue())).mode == mode
+    assert _corr(preprocess_image(buffer.getvalue()).image, preprocess_image(paper).image) > 0.98
+
+
+def test_bytes_input_works(renderings):
+    result = preprocess_image(_png_bytes(np.asarray(renderings["canvas"]), "RGBA"))
+    assert result.image.shape == (28, 28)
+    assert result.source == "<bytes>"
+
+
+# --- errors ------------------------------------------------------------------------------------------
+
+
+def _error_for(path):
+    with pytest.raises(ImageError) as info:
+        preprocess_image(path)
+    message = str(info.value)
+    assert message.startswith(str(path) + ":")
+    return message
+
+
+def test_missing_file(tmp_path):
+    assert "no such file" in _error_for(tmp_path / "gone.png")
+
+
+def test_empty_file(tmp_path):
+    (tmp_path / "empty.png").write_bytes(b"")
+    assert "the file is empty" in _error_for(tmp_path / "empty.png")
+
+
+def test_text_file_named_png(tmp_path):
+    (tmp_path / "notes.png").write_text("not a picture")
+    assert "not an image Pillow can read" in _error_for(tmp_path / "notes.png")
+
+
+def test_truncated_png(tmp_path):
+    noise = np.random.default_rng(0).integers(0, 256, (100, 100), dtype=np.uint8)
+    data = _png_bytes(noise)
+    (tmp_path / "cut.png").write_bytes(data[: len(data) // 2])
+    assert "damaged or truncated" in _error_for(tmp_path / "cut.png")
+
+
+def test_one_pixel_image(tmp_path):
+    Image.new("L", (1, 1), 0).save(tmp_path / "dot.png")
+    assert re.search(r"1x1 pixels is too small", _error_for(tmp_path / "dot.png"))
+
+
+@pytest.mark.parametrize("level", [255, 0], ids=["all-white", "all-black"])
+def test_blank_image(tmp_path, level):
+    Image.new("L", (64, 64), level).save(tmp_path / "blank.png")
+    assert "no digit found" in _error_for(tmp_path / "blank.png")
+
+
+def test_folder_passed_as_file(tmp_path):
+    (tmp_path / "scans.png").mkdir()
+    assert "is a folder" in _error_for(tmp_path / "scans.png")
+
+
+def test_file_over_the_size_limit(tmp_path, monkeypatch):
+    Image.new("L", (64, 64), 255).save(tmp_path / "big.png")
+    monkeypatch.setattr(preprocess, "MAX_FILE_BYTES", 10)
+    assert "MB is over the 0 MB limit" in _error_for(tmp_path / "big.png")
+
+
+def test_image_over_the_pixel_limit(tmp_path, monkeypatch):
+    Image.new("L", (64, 64), 255).save(tmp_path / "huge.png")
+    monkeypatch.setattr(preprocess, "MAX_PIXELS", 4000)
+    assert "64x64 pixels is over the 4,000-pixel limit" in _error_for(tmp_path / "huge.png")
+
+
+def test_array_of_wrong_rank():
+    with pytest.raises(ImageError, match=r"must be 2-D \(or RGB/RGBA\), got shape \(2, 3, 28, 28\)"):
+        preprocess_image(np.ones((2, 3, 28, 28)))

@@ -1,0 +1,128 @@
+"""Tests of helpers.report: the HTML report built from small fake executed notebooks."""
+
+import base64
+import io
+
+import nbformat
+import numpy as np
+import pytest
+from PIL import Image
+
+from helpers import report
+from helpers.artifacts import save_json
+from helpers.config import run_paths
+
+RECORD = {
+    "model": {"name": "seed_cnn", "parameters": 409578, "file_bytes": 4_987_654},
+    "validation": {"accuracy": 0.98765},
+    "train_seconds": 90.0,
+    "epochs_run": 3,
+    "best_epoch": 2,
+    "machine": {"cpu_count": 2},
+    "config": {"profile": "quick"},
+    "date": "2025-01-02T03:04:05+00:00",
+    "git_commit": "abc1234",
+}
+METRICS = {"accuracy": 0.99123, "errors": 88, "n_images": 10000, "macro": {"f1-score": 0.991234}}
+
+
+def _png_base64():
+    buffer = io.BytesIO()
+    Image.fromarray(np.arange(16, dtype=np.uint8).reshape(4, 4) * 16).save(buffer, format="PNG")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _fake_notebook(name):
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells.append(nbformat.v4.new_markdown_cell(f"## Heading of {name}"))
+    injected = nbformat.v4.new_code_cell(
+        "INJECTED_PARAMETER = 123", metadata={"tags": ["injected-parameters"]}
+    )
+    injected.outputs = [nbformat.v4.new_output("stream", name="stdout", text="injected output marker\n")]
+    code = nbformat.v4.new_code_cell("distinctive_code_string_xyz = draw_figure()")
+    code.outputs = [
+        nbformat.v4.new_output("display_data", data={"image/png": _png_base64(), "text/plain": "<Figure>"}),
+        nbformat.v4.new_output("stream", name="stderr", text="oneDNN stderr chatter marker\n"),
+        nbformat.v4.new_output("stream", name="stdout", text=f"printed by {name}\n"),
+    ]
+    notebook.cells += [injected, code]
+    return notebook
+
+
+@pytest.fixture
+def run_dir(tmp_path):
+    paths = run_paths(tmp_path).ensure()
+    folder = paths.outputs / "notebooks"
+    folder.mkdir()
+    for name in report.NOTEBOOKS:
+        nbformat.write(_fake_notebook(name), folder / f"{name}.ipynb")
+    save_json(RECORD, paths.record_file)
+    save_json(METRICS, paths.metrics_file)
+    return tmp_path
+
+
+@pytest.fixture
+def html(run_dir):
+    path = report.build_report(run_dir)
+    assert path == run_dir / "outputs" / "report.html"
+    return path.read_text(encoding="utf-8")
+
+
+def test_headline_rows_format_the_numbers():
+    rows = dict(report.headline_rows(RECORD, METRICS))
+    assert rows["Model"] == "seed_cnn (409,578 parameters)"
+    assert rows["Test accuracy"] == "99.12% (88 errors in 10,000)"
+    assert rows["Macro F1 (test)"] == "0.9912"
+    assert rows["Validation accuracy"] == "98.77%"
+    assert rows["Training time"] == "1.5 min (3 epochs, best 2, 2 CPU cores)"
+    assert rows["Model size"] == "4.99 MB"
+    assert rows["Commit"] == "abc1234"
+
+
+def test_report_shows_headline_values(html):
+    for value in (
+        "99.12% (88 errors in 10,000)",
+        "98.77%",
+        "409,578 parameters",
+        "0.9912",
+        "4.99 MB",
+        "abc1234",
+    ):
+        assert value in html
+
+
+def test_report_embeds_figures_offline(html):
+    assert html.count("data:image/png;base64") >= 4
+    assert '<img src="http' not in html
+
+
+def test_report_drops_stderr_code_and_injected_parameters(html):
+    assert "oneDNN stderr chatter marker" not in html
+    assert "distinctive_code_string_xyz" not in html
+    assert "INJECTED_PARAMETER" not in html
+    assert "injected output marker" not in html
+
+
+def test_report_keeps_markdown_and_stdout_in_notebook_order(html):
+    positions = [html.index(f"Heading of {name}") for name in report.NOTEBOOKS]
+    assert positions == sorted(positions)
+    assert all(f"printed by {name}" in html for name in report.NOTEBOOKS)
+
+
+def test_missing_notebooks_raise_naming_them(run_dir):
+    (run_dir / "outputs" / "notebooks" / "03_evaluate.ipynb").unlink()
+    with pytest.raises(FileNotFoundError, match=r"executed notebooks missing: \[.*03_evaluate\.ipynb'\]"):
+        report.build_report(run_dir)
+
+
+def test_report_cli_writes_to_the_run_and_prints_the_path(run_dir, capsys):
+    assert report.main(["--run-dir", str(run_dir)]) == 0
+    assert capsys.readouterr().out.strip() == str(run_dir / "outputs" / "report.html")
+    assert "99.12%" in (run_dir / "outputs" / "report.html").read_text(encoding="utf-8")
+
+
+def test_report_cli_exits_1_with_a_message_when_notebooks_are_missing(tmp_path, capsys):
+    assert report.main(["--run-dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("report: error: executed notebooks missing:")
+    assert "make all" in err

@@ -1,0 +1,144 @@
+"""Tests of helpers.train on one tiny shared run (mlp, 1 epoch, 3000 images): files, record, accuracy."""
+
+import re
+
+import keras
+import numpy as np
+import pytest
+
+from helpers.artifacts import load_json
+from helpers.config import PROJECT_ROOT, TrainConfig, run_paths
+from helpers.data import Split
+from helpers.predict import predict_probabilities
+from helpers.train import make_dataset, train_model
+
+MIN_TINY_ACCURACY = 0.75
+"""The mlp reaches about 0.86 here; chance is 0.10."""
+
+
+def test_model_and_record_files_exist(tiny_run):
+    assert tiny_run.paths.model_file.is_file()
+    assert tiny_run.paths.record_file.is_file()
+    assert tiny_run.paths.model_file.name == "best_model.keras"
+
+
+def test_no_temporary_training_folder_is_left(tiny_run):
+    assert sorted(p.name for p in tiny_run.paths.models.iterdir()) == ["best_model.json", "best_model.keras"]
+
+
+def test_record_file_equals_returned_record(tiny_run):
+    assert load_json(tiny_run.paths.record_file) == tiny_run.result.record
+
+
+def test_record_holds_config_and_data(tiny_run, mnist):
+    record = tiny_run.result.record
+    assert record["config"] == tiny_run.config.to_dict()
+    assert record["data"] == {"sha256": mnist.sha256, "train": 3000, "validation": 6000}
+    assert record["model"]["name"] == "mlp"
+    assert record["model"]["parameters"] == 669_706
+    assert record["model"]["file_bytes"] == tiny_run.paths.model_file.stat().st_size
+
+
+def test_record_holds_epochs_time_versions_and_machine(tiny_run):
+    record = tiny_run.result.record
+    assert record["best_epoch"] == 1
+    assert record["epochs_run"] == 1
+    assert record["train_seconds"] > 0
+    assert record["versions"]["tensorflow"] == __import__("tensorflow").__version__
+    assert record["versions"]["keras"] == keras.__version__
+    assert record["machine"]["cpu_count"] >= 1
+    assert set(record["history"]) >= {"loss", "accuracy", "val_loss", "val_accuracy"}
+
+
+def test_record_names_the_git_commit(tiny_run):
+    commit = tiny_run.result.record["git_commit"]
+    if (PROJECT_ROOT / ".git").exists():
+        assert re.fullmatch(r"[0-9a-f]{40}(-dirty)?", commit)
+    else:
+        assert commit is None
+
+
+def test_validation_accuracy_matches_the_saved_model(tiny_run, tiny_model):
+    split = tiny_run.split
+    probabilities = predict_probabilities(tiny_model, split.x_val)
+    accuracy = float((probabilities.argmax(axis=1) == split.y_val).mean())
+    assert tiny_run.result.record["validation"]["accuracy"] == pytest.approx(accuracy, abs=1e-6)
+    assert tiny_run.result.history["val_accuracy"][0] == pytest.approx(accuracy, abs=1e-6)
+
+
+def test_tiny_run_is_well_above_chance(tiny_run):
+    assert tiny_run.result.record["validation"]["accuracy"] > MIN_TINY_ACCURACY
+
+
+def test_batch_larger_than_training_set_fails_before_training(tmp_path, tiny_split):
+    paths = run_paths(tmp_path / "run")
+    config = TrainConfig(model="mlp", epochs=1, batch_size=3001)
+    with pytest.raises(
+        ValueError, match=r"batch_size must be at most the training set size \(3000\), got 3001"
+    ):
+        train_model(config, tiny_split, paths, verbose=False)
+    assert not paths.root.exists()
+
+
+class _CrashAfterCheckpoint(keras.callbacks.Callback):
+    """Runs after ModelCheckpoint has written the epoch's model, then fails like a killed run."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        raise RuntimeError("simulated crash")
+
+
+def test_crashed_run_keeps_the_previous_model_and_cleans_up(tmp_path, tiny_run, capsys):
+    paths = run_paths(tmp_path / "run").ensure()
+    previous = tiny_run.paths.model_file.read_bytes()
+    paths.model_file.write_bytes(previous)
+    split = tiny_run.split
+    small = Split(
+        x_train=split.x_train[:640],
+        y_train=split.y_train[:640],
+        x_val=split.x_val[:100],
+        y_val=split.y_val[:100],
+    )
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        train_model(tiny_run.config, small, paths, extra_callbacks=[_CrashAfterCheckpoint()], verbose=True)
+    epoch_line = capsys.readouterr().out.strip()
+    assert re.fullmatch(
+        r"epoch  1/1  loss \d\.\d{4}  acc [01]\.\d{4}  val_loss \d\.\d{4}  val_acc [01]\.\d{4}"
+        r"  lr 1\.0e-03 +\d+\.\d s",
+        epoch_line,
+    ), epoch_line
+    assert paths.model_file.read_bytes() == previous
+    assert sorted(p.name for p in paths.models.iterdir()) == ["best_model.keras"]
+
+
+def _toy_batch():
+    x = np.zeros((8, 28, 28, 1), np.float32)
+    x[:, 6:22, 12:16, 0] = 1.0  # a vertical bar: any shift or rotation changes it
+    return x, np.arange(8, dtype=np.int64)
+
+
+def test_dataset_without_augmentation_returns_the_input():
+    x, y = _toy_batch()
+    batches = list(make_dataset(x, y, 3))
+    assert [b[0].shape[0] for b in batches] == [3, 3, 2]
+    assert np.array_equal(np.concatenate([b[0] for b in batches]), x)
+    assert np.array_equal(np.concatenate([b[1] for b in batches]), y)
+
+
+def test_augmented_dataset_keeps_shapes_and_labels_but_changes_images():
+    x, y = _toy_batch()
+    batches = list(make_dataset(x, y, 4, augment=True, seed=3))
+    images = np.concatenate([b[0] for b in batches])
+    assert [tuple(b[0].shape) for b in batches] == [(4, 28, 28, 1), (4, 28, 28, 1)]
+    assert np.array_equal(np.concatenate([b[1] for b in batches]), y)
+    changed = np.abs(images - x).reshape(8, -1).max(axis=1) > 0.05
+    assert changed.sum() >= 6
+    assert images.min() >= -1e-4 and images.max() <= 1 + 1e-4
+
+
+def test_shuffled_dataset_is_a_permutation():
+    x, y = _toy_batch()
+    x = x * (np.arange(8, dtype=np.float32)[:, None, None, None] + 1) / 8
+    batches = list(make_dataset(x, y, 8, shuffle=True, seed=0))
+    images, labels = batches[0]
+    assert sorted(np.asarray(labels).tolist()) == list(range(8))
+    assert np.array_equal(np.asarray(images), x[np.asarray(labels)])
