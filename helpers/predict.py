@@ -9,11 +9,12 @@ Command line (installed as `digits`, or `python -m helpers.predict`):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 import traceback
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -181,6 +182,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     cmd.add_argument("--debug", action="store_true", help="show tracebacks")
     args = parser.parse_args(argv)
     try:
+        if not args.debug:
+            with _native_stderr_silenced():  # TensorFlow's C++ start-up lines are noise here
+                import keras  # noqa: F401
         model = load_model(args.model)
         inputs = expand_inputs(args.paths)
         files = [item for item in inputs if isinstance(item, Path)]
@@ -196,6 +200,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         print(format_table(results))
     return 0 if all(r.ok for r in results) else 1
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Send file descriptor 2 to /dev/null for the duration (C++ logging ignores sys.stderr)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(devnull)
+        os.close(saved)
 
 
 def _relative(path: Path) -> str:

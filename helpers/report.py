@@ -21,6 +21,8 @@ from helpers.artifacts import load_json, write_atomic
 from helpers.config import run_paths
 
 NOTEBOOKS = ("01_explore", "02_train", "03_evaluate", "04_infer")
+TEMPLATES = Path(__file__).parent / "templates"
+"""nbconvert templates: `report` is JupyterLab's, minus the scripts it would fetch online."""
 
 
 def headline_rows(record: dict[str, Any], metrics: dict[str, Any]) -> list[tuple[str, str]]:
@@ -54,7 +56,7 @@ def headline_html(rows: Sequence[tuple[str, str]]) -> str:
 
 def merge_notebooks(paths: Sequence[Path], title_markdown: str) -> nbformat.NotebookNode:
     """One notebook: a title cell, then the cells of each notebook in order."""
-    merged = nbformat.v4.new_notebook()
+    merged = nbformat.v4.new_notebook(metadata=nbformat.read(paths[0], as_version=4).metadata)
     merged.cells.append(nbformat.v4.new_markdown_cell(title_markdown))
     for path in paths:
         notebook = nbformat.read(path, as_version=4)
@@ -64,7 +66,6 @@ def merge_notebooks(paths: Sequence[Path], title_markdown: str) -> nbformat.Note
             if cell.cell_type == "code":  # TensorFlow's start-up chatter is not for readers
                 cell.outputs = [o for o in cell.outputs if o.get("name") != "stderr"]
             merged.cells.append(cell)
-        merged.metadata = merged.metadata or notebook.metadata
     return merged
 
 
@@ -86,28 +87,18 @@ def build_report(run_dir: str | os.PathLike[str] = "", output: str | os.PathLike
     )
     notebook = merge_notebooks(executed, title)
     exporter = HTMLExporter(
-        template_name="lab",
+        extra_template_basedirs=[str(TEMPLATES)],
+        template_name="report",
         exclude_input=True,
         exclude_input_prompt=True,
         exclude_output_prompt=True,
         embed_images=True,
     )
-    exporter.mathjax_url = ""
     body, _ = exporter.from_notebook_node(
         notebook, resources={"metadata": {"name": "Digit recognition report"}}
     )
-    body = body.replace("</head>", f"<style>{REPORT_CSS}</style></head>", 1)
     target = Path(output) if output else paths.outputs / "report.html"
     return write_atomic(target, lambda tmp: tmp.write_text(body, encoding="utf-8"))
-
-
-REPORT_CSS = """
-body { max-width: 1100px; margin: 0 auto; }
-table.headline { border-collapse: collapse; margin: 1em 0 2em; font-size: 1.05em; }
-table.headline th { text-align: left; padding: 4px 16px 4px 0; color: #333; }
-table.headline td { padding: 4px 0; }
-table.headline tr { border-bottom: 1px solid #ddd; }
-"""
 
 
 def headline_markdown(run_dir: str | os.PathLike[str] = "") -> str:
