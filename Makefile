@@ -40,6 +40,7 @@ define papermill
 	      --log-level WARNING -p RUN_DIR "$(RUN_DIR)" $(2); then \
 	  mv $(NB_OUT)/$(1).running.ipynb $(NB_OUT)/$(1).ipynb; \
 	else \
+	  rm -f $(NB_OUT)/$(1).ipynb; \
 	  mv $(NB_OUT)/$(1).running.ipynb $(NB_OUT)/$(1).failed.ipynb 2>/dev/null; \
 	  echo "FAILED: notebooks/$(1).ipynb; the executed copy is $(NB_OUT)/$(1).failed.ipynb" >&2; exit 1; \
 	fi
