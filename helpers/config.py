@@ -17,8 +17,11 @@ from typing import Any
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 """The repository root: data/, models/ and outputs/ are found from here."""
 
-MODEL_NAMES = ("seed_cnn", "mlp")
+MODEL_NAMES = ("seed_cnn", "compact_cnn", "mlp")
 """Names the model registry (`helpers.models`) can build."""
+
+SCHEDULES = ("plateau", "onecycle")
+"""Learning-rate schedules: halve on a validation plateau, or warm up then cosine-decay."""
 
 PROFILES: dict[str, dict[str, Any]] = {
     "default": {},
@@ -51,6 +54,9 @@ class TrainConfig:
     val_fraction: float = 0.1
     train_subset: int = 0
     """Train on only this many images (stratified); 0 means all of them."""
+    schedule: str = "plateau"
+    """'plateau' halves the rate when validation loss stalls; 'onecycle' warms up for 10% of
+    the steps from a tenth of `learning_rate`, then decays it to zero along a cosine."""
     patience: int = 4
     """Epochs without validation improvement before early stopping."""
     min_accuracy: float = 0.97
@@ -77,6 +83,7 @@ class TrainConfig:
                 _is_int(self.train_subset) and 0 <= self.train_subset <= 60000,
                 "an integer from 0 (all) to 60000",
             ),
+            ("schedule", self.schedule in SCHEDULES, f"one of {', '.join(SCHEDULES)}"),
             ("patience", _is_int(self.patience) and self.patience >= 1, "an integer >= 1"),
             ("min_accuracy", 0 <= self.min_accuracy <= 1, "a number in [0, 1]"),
             ("profile", self.profile in PROFILES, f"one of {', '.join(PROFILES)}"),

@@ -46,6 +46,32 @@ def build_seed_cnn(dropout: float = 0.5) -> keras.Model:
     )
 
 
+def conv_bn_relu(x: keras.KerasTensor, filters: int) -> keras.KerasTensor:
+    """A 3x3 'valid' convolution, batch normalisation, then ReLU (the conv needs no bias)."""
+    x = layers.Conv2D(filters, 3, use_bias=False)(x)
+    x = layers.BatchNormalization()(x)
+    return layers.ReLU()(x)
+
+
+def build_compact_cnn(dropout: float = 0.25) -> keras.Model:
+    """A small, fast CNN: three conv-BN-ReLU stages whose 'valid' padding shrinks the maps.
+
+    28 -> 26 -> pool 13 -> 11 -> pool 5 -> 3, then 3x3x128 features straight into
+    the classifier: no 512-unit dense layer. About a quarter of `seed_cnn`'s
+    parameters and, on a CPU, less than half its training time per epoch.
+    """
+    inputs = keras.Input(shape=INPUT_SHAPE)
+    x = conv_bn_relu(inputs, 32)
+    x = layers.MaxPooling2D(2)(x)
+    x = conv_bn_relu(x, 64)
+    x = layers.MaxPooling2D(2)(x)
+    x = conv_bn_relu(x, 128)
+    x = layers.Flatten()(x)
+    x = layers.Dropout(dropout)(x)
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax")(x)
+    return keras.Model(inputs, outputs, name="compact_cnn")
+
+
 def build_mlp(dropout: float = 0.5, hidden: int = 512) -> keras.Model:
     """A fully connected baseline: two hidden ReLU layers, each followed by dropout."""
     return keras.Sequential(
@@ -64,16 +90,30 @@ def build_mlp(dropout: float = 0.5, hidden: int = 512) -> keras.Model:
 
 REGISTRY: dict[str, Callable[..., keras.Model]] = {
     "seed_cnn": build_seed_cnn,
+    "compact_cnn": build_compact_cnn,
     "mlp": build_mlp,
 }
 assert tuple(REGISTRY) == MODEL_NAMES, "config.MODEL_NAMES must list the registry"
 
 
-def build_model(config: TrainConfig) -> keras.Model:
+def learning_rate(
+    config: TrainConfig, steps_per_epoch: int
+) -> float | keras.optimizers.schedules.LearningRateSchedule:
+    """The optimizer's learning rate: fixed (callbacks may lower it) or a one-cycle schedule."""
+    if config.schedule == "plateau":
+        return config.learning_rate
+    total = steps_per_epoch * config.epochs
+    warmup = max(1, total // 10)
+    return keras.optimizers.schedules.CosineDecay(
+        config.learning_rate / 10, total - warmup, warmup_target=config.learning_rate, warmup_steps=warmup
+    )
+
+
+def build_model(config: TrainConfig, steps_per_epoch: int = 1) -> keras.Model:
     """Build and compile the model that `config.model` names."""
     model = REGISTRY[config.model](dropout=config.dropout)
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate),
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate(config, steps_per_epoch)),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )

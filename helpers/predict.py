@@ -14,7 +14,8 @@ import json
 import os
 import sys
 import traceback
-from collections.abc import Iterable, Iterator, Sequence
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,8 +56,33 @@ class Prediction:
         return asdict(self)
 
 
+class LiteModel:
+    """A LiteRT (TFLite) model, called like the Keras forward pass: images in, probabilities out."""
+
+    def __init__(self, path: str | os.PathLike[str], num_threads: int = 1) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+
+        self.path = Path(path)
+        self._interpreter = Interpreter(model_path=str(self.path), num_threads=num_threads)
+        self._input = self._interpreter.get_input_details()[0]
+        self._output = self._interpreter.get_output_details()[0]
+        self._batch = -1
+        self.input_shape = (None, *map(int, self._input["shape"][1:]))
+        self.output_shape = (None, *map(int, self._output["shape"][1:]))
+
+    def __call__(self, images: np.ndarray) -> np.ndarray:
+        """Probabilities (N, 10) for float32 images (N, 28, 28, 1)."""
+        if len(images) != self._batch:  # resizing re-plans memory: only when N changes
+            self._interpreter.resize_tensor_input(self._input["index"], [len(images), 28, 28, 1])
+            self._interpreter.allocate_tensors()
+            self._batch = len(images)
+        self._interpreter.set_tensor(self._input["index"], np.ascontiguousarray(images, dtype=np.float32))
+        self._interpreter.invoke()
+        return self._interpreter.get_tensor(self._output["index"])
+
+
 def load_model(path: str | os.PathLike[str] | None = None) -> Any:
-    """Load a `.keras` model with safe mode on and check it maps 28x28x1 images to 10 classes."""
+    """Load a `.keras` model (safe mode on) or a `.tflite` one; check it maps 28x28x1 to 10 classes."""
     import keras
 
     path = Path(path) if path else DEFAULT_MODEL
@@ -64,7 +90,10 @@ def load_model(path: str | os.PathLike[str] | None = None) -> Any:
     if not path.is_file():
         raise ModelError(f"no trained model at {shown}: run `make train` (or pass --model PATH)")
     try:
-        model = keras.models.load_model(path, compile=False, safe_mode=True)
+        if path.suffix == ".tflite":
+            model = LiteModel(path)
+        else:
+            model = keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:
         reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
         raise ModelError(f"{shown}: cannot load the model ({reason}); retrain it with `make train`") from exc
@@ -76,6 +105,27 @@ def load_model(path: str | os.PathLike[str] | None = None) -> Any:
     return model
 
 
+_FORWARD: weakref.WeakKeyDictionary[Any, Callable[[np.ndarray], Any]] = weakref.WeakKeyDictionary()
+
+
+def forward_function(model: Any) -> Callable[[np.ndarray], Any]:
+    """The model's inference pass as one compiled TensorFlow graph, built once per model.
+
+    `model.predict` sets up a data pipeline on every call (tens of milliseconds)
+    and a plain `model(x)` runs layer by layer in eager mode; a traced
+    `tf.function` with a fixed input signature does neither. A `LiteModel` is
+    already compiled and is returned as it is.
+    """
+    if isinstance(model, LiteModel):
+        return model
+    if model not in _FORWARD:
+        import tensorflow as tf
+
+        spec = tf.TensorSpec([None, 28, 28, 1], tf.float32)
+        _FORWARD[model] = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+    return _FORWARD[model]
+
+
 def predict_probabilities(model: Any, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
     """Class probabilities (N, 10) for images shaped (N, 28, 28[, 1]) in [0, 1]."""
     x = np.asarray(images, dtype=np.float32)
@@ -83,7 +133,8 @@ def predict_probabilities(model: Any, images: np.ndarray, batch_size: int = 1024
         x = x[..., None]
     if x.ndim != 4 or x.shape[1:] != (28, 28, 1):
         raise ValueError(f"images must have shape (N, 28, 28, 1), got {x.shape}")
-    chunks = [np.asarray(model(x[i : i + batch_size], training=False)) for i in range(0, len(x), batch_size)]
+    forward = forward_function(model)
+    chunks = [np.asarray(forward(x[i : i + batch_size])) for i in range(0, len(x), batch_size)]
     return np.concatenate(chunks) if chunks else np.zeros((0, 10), dtype=np.float32)
 
 

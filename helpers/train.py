@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
 import platform
 import shutil
@@ -91,16 +92,19 @@ def make_dataset(
 def make_callbacks(
     config: TrainConfig, checkpoint: Path, verbose: bool = True
 ) -> list[keras.callbacks.Callback]:
-    """Early stopping, best-epoch checkpoint and LR reduction, all watching validation."""
+    """Early stopping and best-epoch checkpoint on validation; LR halving with the plateau schedule."""
     callbacks: list[keras.callbacks.Callback] = [
         keras.callbacks.EarlyStopping(
             monitor="val_accuracy", patience=config.patience, restore_best_weights=True
         ),
         keras.callbacks.ModelCheckpoint(checkpoint, monitor="val_accuracy", save_best_only=True),
-        keras.callbacks.ReduceLROnPlateau(
-            monitor="val_loss", factor=0.5, patience=max(1, config.patience // 2), min_lr=1e-5
-        ),
     ]
+    if config.schedule == "plateau":
+        callbacks.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor="val_loss", factor=0.5, patience=max(1, config.patience // 2), min_lr=1e-5
+            )
+        )
     if verbose:
         callbacks.append(EpochLog(config.epochs))
     return callbacks
@@ -126,7 +130,7 @@ def train_model(
             f"got {config.batch_size}"
         )
     keras.utils.set_random_seed(config.seed)
-    model = build_model(config)
+    model = build_model(config, steps_per_epoch=math.ceil(len(split.y_train) / config.batch_size))
     train_ds = make_dataset(
         split.x_train,
         split.y_train,

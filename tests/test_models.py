@@ -62,7 +62,7 @@ def test_mlp_has_two_hidden_relu_layers_each_with_dropout():
 
 
 def test_registry_keys_equal_config_model_names():
-    assert tuple(models.REGISTRY) == config.MODEL_NAMES == ("seed_cnn", "mlp")
+    assert tuple(models.REGISTRY) == config.MODEL_NAMES == ("seed_cnn", "compact_cnn", "mlp")
 
 
 def test_build_model_compiles_with_the_configured_learning_rate():
@@ -72,3 +72,35 @@ def test_build_model_compiles_with_the_configured_learning_rate():
     assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(0.0025)
     assert model.loss == "sparse_categorical_crossentropy"
     assert [d.rate for d in _layers(model, keras.layers.Dropout)] == [0.2, 0.2]
+
+
+def test_compact_cnn_shape_and_size():
+    cnn = models.build_compact_cnn()
+    convs = _layers(cnn, keras.layers.Conv2D)
+    assert [(c.filters, c.kernel_size, c.padding) for c in convs] == [
+        (32, (3, 3), "valid"), (64, (3, 3), "valid"), (128, (3, 3), "valid")
+    ]  # fmt: skip
+    assert len(_layers(cnn, keras.layers.BatchNormalization)) == 3
+    assert tuple(cnn.layers[-3].output.shape[1:]) == (3 * 3 * 128,)  # flatten of the 3x3x128 maps
+    assert models.count_parameters(cnn) == 104_874
+    assert cnn.output_shape == (None, 10)
+
+
+def test_onecycle_schedule_warms_up_then_decays_to_zero():
+    config = TrainConfig(model="compact_cnn", schedule="onecycle", learning_rate=0.004, epochs=10)
+    schedule = models.learning_rate(config, steps_per_epoch=100)  # 1000 steps, 100 of warm-up
+    rate = lambda step: float(keras.ops.convert_to_numpy(schedule(step)))  # noqa: E731
+    assert rate(0) == pytest.approx(0.0004)
+    assert rate(100) == pytest.approx(0.004)
+    assert rate(550) == pytest.approx(0.002, rel=1e-3)
+    assert rate(1000) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_plateau_schedule_is_a_fixed_rate_and_adds_the_lr_callback(tmp_path):
+    from helpers.train import make_callbacks
+
+    plateau, onecycle = TrainConfig(), TrainConfig(schedule="onecycle")
+    assert models.learning_rate(plateau, steps_per_epoch=10) == plateau.learning_rate
+    names = lambda cfg: [type(c).__name__ for c in make_callbacks(cfg, tmp_path / "x.keras", verbose=False)]  # noqa: E731
+    assert names(plateau) == ["EarlyStopping", "ModelCheckpoint", "ReduceLROnPlateau"]
+    assert names(onecycle) == ["EarlyStopping", "ModelCheckpoint"]

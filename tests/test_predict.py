@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from helpers import predict
 from helpers.config import PROJECT_ROOT
 from helpers.predict import (
     ModelError,
@@ -162,3 +163,42 @@ def test_cli_without_model_exits_2_with_one_line(tmp_path, capsys):
     assert len(lines) == 1
     assert lines[0].startswith("digits: error: no trained model at ")
     assert "Traceback" not in captured.err
+
+
+def test_forward_function_is_built_once_and_matches_the_model(tiny_model, tiny_run):
+    forward = predict.forward_function(tiny_model)
+    assert predict.forward_function(tiny_model) is forward
+    x = tiny_run.split.x_val[:5]
+    assert np.allclose(np.asarray(forward(x)), np.asarray(tiny_model(x, training=False)), atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def tflite_files(tiny_run, tmp_path_factory):
+    from helpers.export import export_tflite
+
+    folder = tmp_path_factory.mktemp("tflite")
+    model = predict.load_model(tiny_run.paths.model_file)
+    float_file = export_tflite(model, folder / "float.tflite")
+    int8_file = export_tflite(model, folder / "int8.tflite", calibration=tiny_run.split.x_train[:200])
+    return float_file, int8_file
+
+
+def test_tflite_exports_load_and_agree_with_keras(tflite_files, tiny_model, tiny_run):
+    float_file, int8_file = tflite_files
+    assert int8_file.stat().st_size < 0.4 * float_file.stat().st_size  # int8 weights: about a quarter
+    x = tiny_run.split.x_val[:500]
+    keras_p = predict.predict_probabilities(tiny_model, x)
+    for path in (float_file, int8_file):
+        lite = predict.load_model(path)
+        assert isinstance(lite, predict.LiteModel)
+        lite_p = predict.predict_probabilities(lite, x)
+        assert lite_p.shape == (500, 10)
+        assert np.allclose(lite_p.sum(axis=1), 1, atol=1e-2)
+        agreement = (lite_p.argmax(1) == keras_p.argmax(1)).mean()
+        assert agreement >= (0.999 if path == float_file else 0.97)
+    assert predict.predict_probabilities(lite, x[:1]).shape == (1, 10)  # batch size changes work
+
+
+def test_cli_takes_a_tflite_model(tflite_files, capsys):
+    assert predict.main(["predict", str(SAMPLES_DIR), "--model", str(tflite_files[1])]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == 11
