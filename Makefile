@@ -46,7 +46,7 @@ define papermill
 	fi
 endef
 
-.PHONY: help setup all train evaluate infer report test lab lint format clean checked-outputs
+.PHONY: help setup all train evaluate infer report test bench bench-quick lab lint format clean checked-outputs
 
 help: ## Show this help
 	@echo "digit-recognizer: a course on handwritten digit recognition. Usage: make TARGET [PROFILE=quick|best]"
@@ -95,16 +95,22 @@ test: $(STAMP) ## Run the unit tests and nbval over the four notebooks (quick pr
 	done
 	$(BIN)/python -m pytest tests $(TEST_DIR)/nbval --nbval-lax --nbval-current-env -p no:cacheprovider
 
+bench: $(STAMP) ## Benchmark training and inference (about 30 min) -> outputs/benchmarks.{json,md}
+	$(BIN)/python -m benchmarks
+
+bench-quick: $(STAMP) ## A one-minute benchmark run that checks the benchmark works (build/bench-quick/)
+	$(BIN)/python -m benchmarks --quick
+
 lab: $(STAMP) ## Open JupyterLab with the project's environment
 	$(BIN)/jupyter lab --notebook-dir=.
 
 lint: $(STAMP) ## Check style with ruff
-	$(BIN)/ruff check helpers tests tools notebooks
-	$(BIN)/ruff format --check helpers tests tools
+	$(BIN)/ruff check helpers tests tools benchmarks notebooks
+	$(BIN)/ruff format --check helpers tests tools benchmarks
 
 format: $(STAMP) ## Format the code with ruff
-	$(BIN)/ruff format helpers tests tools
-	$(BIN)/ruff check --fix helpers tests tools
+	$(BIN)/ruff format helpers tests tools benchmarks
+	$(BIN)/ruff check --fix helpers tests tools benchmarks
 
 checked-outputs: $(STAMP) ## Store the quick run's NBVAL_CHECK_OUTPUT cell outputs in notebooks/ (after `make all PROFILE=quick`)
 	$(BIN)/python tools/store_checked_outputs.py build/quick/outputs/notebooks notebooks

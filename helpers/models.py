@@ -105,7 +105,10 @@ def learning_rate(
     total = steps_per_epoch * config.epochs
     warmup = max(1, total // 10)
     return keras.optimizers.schedules.CosineDecay(
-        config.learning_rate / 10, total - warmup, warmup_target=config.learning_rate, warmup_steps=warmup
+        config.learning_rate / 10,
+        max(1, total - warmup),
+        warmup_target=config.learning_rate,
+        warmup_steps=warmup,
     )
 
 

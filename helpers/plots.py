@@ -234,3 +234,19 @@ def plot_preprocess_steps(steps: Mapping[str, np.ndarray], caption: str = "") ->
         fig.suptitle(caption, fontweight="bold")
     fig.tight_layout()
     return fig
+
+
+def plot_time_to_accuracy(curves: Mapping[str, Sequence[Mapping[str, float]]], target: float) -> Figure:
+    """Test accuracy against training wall time, one line per recipe, with the target level."""
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for name, rows in curves.items():
+        seconds = [r["seconds"] for r in rows]
+        accuracy = [r["test_accuracy"] for r in rows]
+        ax.plot(seconds, accuracy, "o-", label=name)
+    ax.axhline(target, color="grey", ls="--", lw=1, label=f"{target:.1%} (the original's claim)")
+    low = min(min(r["test_accuracy"] for r in rows) for rows in curves.values())
+    ax.set_ylim(max(low - 0.002, 0.97), 1.0)
+    ax.set(xlabel="training time (s, 2 CPU cores)", ylabel="test accuracy", title="Time to accuracy")
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    return fig

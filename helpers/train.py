@@ -92,19 +92,18 @@ def make_dataset(
 def make_callbacks(
     config: TrainConfig, checkpoint: Path, verbose: bool = True
 ) -> list[keras.callbacks.Callback]:
-    """Early stopping and best-epoch checkpoint on validation; LR halving with the plateau schedule."""
+    """Best-epoch checkpoint by validation accuracy; with the plateau schedule, also early
+    stopping and learning-rate halving, both watching validation."""
     callbacks: list[keras.callbacks.Callback] = [
-        keras.callbacks.EarlyStopping(
-            monitor="val_accuracy", patience=config.patience, restore_best_weights=True
-        ),
         keras.callbacks.ModelCheckpoint(checkpoint, monitor="val_accuracy", save_best_only=True),
     ]
     if config.schedule == "plateau":
-        callbacks.append(
+        callbacks += [
+            keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=config.patience),
             keras.callbacks.ReduceLROnPlateau(
                 monitor="val_loss", factor=0.5, patience=max(1, config.patience // 2), min_lr=1e-5
-            )
-        )
+            ),
+        ]
     if verbose:
         callbacks.append(EpochLog(config.epochs))
     return callbacks

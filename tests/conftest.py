@@ -61,7 +61,10 @@ def tiny_run(tmp_path_factory, mnist, tiny_split):
     """One `mlp` trained for 1 epoch on 3000 images into a temporary run folder, shared by all tests."""
     from helpers.train import train_model
 
-    config = TrainConfig(model="mlp", epochs=1, batch_size=64, train_subset=TINY_SUBSET)
+    config = TrainConfig(
+        model="mlp", epochs=1, batch_size=64, train_subset=TINY_SUBSET,
+        learning_rate=1e-3, dropout=0.5, augment=False, schedule="plateau",
+    )  # fmt: skip
     paths = run_paths(tmp_path_factory.mktemp("tiny_run"))
     result = train_model(config, tiny_split, paths, data_sha256=mnist.sha256, verbose=False)
     return SimpleNamespace(config=config, paths=paths, result=result, split=tiny_split)

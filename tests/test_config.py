@@ -13,16 +13,16 @@ TRAIN_NOTEBOOK = PROJECT_ROOT / "notebooks" / "02_train.ipynb"
 
 def test_defaults():
     assert TrainConfig().to_dict() == {
-        "model": "seed_cnn",
-        "epochs": 12,
+        "model": "compact_cnn",
+        "epochs": 15,
         "batch_size": 128,
-        "learning_rate": 1e-3,
-        "dropout": 0.5,
-        "augment": False,
+        "learning_rate": 3e-3,
+        "dropout": 0.25,
+        "augment": True,
         "seed": 42,
         "val_fraction": 0.1,
         "train_subset": 0,
-        "schedule": "plateau",
+        "schedule": "onecycle",
         "patience": 4,
         "min_accuracy": 0.97,
         "profile": "default",
@@ -33,13 +33,13 @@ def test_quick_profile_overrides_only_its_values():
     quick = TrainConfig.from_profile("quick")
     assert (quick.epochs, quick.train_subset, quick.batch_size, quick.min_accuracy) == (1, 20000, 32, 0.85)
     assert quick.profile == "quick"
-    assert quick.model == "seed_cnn"
-    assert quick.learning_rate == 1e-3
+    assert quick.model == "compact_cnn"
+    assert quick.learning_rate == 3e-3
 
 
-def test_best_profile_turns_on_augmentation():
+def test_best_profile_trains_twice_as_long():
     best = TrainConfig.from_profile("best")
-    assert (best.epochs, best.augment, best.patience, best.profile) == (30, True, 6, "best")
+    assert (best.epochs, best.augment, best.schedule, best.profile) == (30, True, "onecycle", "best")
 
 
 def test_explicit_override_beats_profile():
@@ -106,7 +106,7 @@ def test_papermill_args_for_quick():
     assert "-p EPOCHS 1" in " ".join(args)
     assert pairs["TRAIN_SUBSET"] == "20000"
     assert pairs["PROFILE"] == "quick"
-    assert pairs["AUGMENT"] == "False"
+    assert pairs["AUGMENT"] == "True"
 
 
 def test_config_cli_prints_papermill_args(capsys):

@@ -66,7 +66,9 @@ def test_registry_keys_equal_config_model_names():
 
 
 def test_build_model_compiles_with_the_configured_learning_rate():
-    model = models.build_model(TrainConfig(model="mlp", learning_rate=0.0025, dropout=0.2))
+    model = models.build_model(
+        TrainConfig(model="mlp", learning_rate=0.0025, dropout=0.2, schedule="plateau")
+    )
     assert model.name == "mlp"
     assert isinstance(model.optimizer, keras.optimizers.Adam)
     assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(0.0025)
@@ -99,8 +101,8 @@ def test_onecycle_schedule_warms_up_then_decays_to_zero():
 def test_plateau_schedule_is_a_fixed_rate_and_adds_the_lr_callback(tmp_path):
     from helpers.train import make_callbacks
 
-    plateau, onecycle = TrainConfig(), TrainConfig(schedule="onecycle")
+    plateau, onecycle = TrainConfig(schedule="plateau"), TrainConfig(schedule="onecycle")
     assert models.learning_rate(plateau, steps_per_epoch=10) == plateau.learning_rate
     names = lambda cfg: [type(c).__name__ for c in make_callbacks(cfg, tmp_path / "x.keras", verbose=False)]  # noqa: E731
-    assert names(plateau) == ["EarlyStopping", "ModelCheckpoint", "ReduceLROnPlateau"]
-    assert names(onecycle) == ["EarlyStopping", "ModelCheckpoint"]
+    assert names(plateau) == ["ModelCheckpoint", "EarlyStopping", "ReduceLROnPlateau"]
+    assert names(onecycle) == ["ModelCheckpoint"]

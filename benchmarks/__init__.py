@@ -1,0 +1,1 @@
+"""Benchmarks of training and inference: `python -m benchmarks [--quick]` (or `make bench`)."""

@@ -1,0 +1,60 @@
+"""The benchmark's quick mode runs end to end and writes present, sane figures (not the goals)."""
+
+import json
+
+import pytest
+
+from benchmarks.run import TARGET, run, time_to
+
+
+@pytest.fixture(scope="module")
+def quick():
+    return run(quick=True)
+
+
+def test_time_to_reads_the_first_epoch_at_target():
+    rows = [{"seconds": 10, "test_accuracy": 0.98}, {"seconds": 20, "test_accuracy": 0.993}]
+    assert time_to(rows, TARGET) == 20
+    assert time_to(rows[:1], TARGET) is None
+
+
+def test_quick_benchmark_writes_json_markdown_and_plot(quick):
+    out = __import__("helpers.config", fromlist=["run_paths"]).run_paths("build/bench-quick").outputs
+    assert json.loads((out / "benchmarks.json").read_text())["summary"] == quick["summary"]
+    markdown = (out / "benchmarks.md").read_text()
+    assert "| seed_cnn | 409,578 |" in markdown and "LiteRT int8" in markdown
+    assert (out / "time_to_accuracy.png").stat().st_size > 10_000
+
+
+def test_training_figures_are_sane(quick):
+    runs = [quick["training"]["seed_cnn"], *quick["training"]["default"]]
+    for r in runs:
+        assert 0.80 < r["test_accuracy"] <= 1.0
+        assert r["train_seconds"] > 0
+        assert [row["epoch"] for row in r["curve"]] == [1]
+        assert r["curve"][0]["seconds"] <= r["train_seconds"] + 1
+    assert quick["training"]["default"][0]["parameters"] == 104_874
+
+
+def test_inference_figures_are_sane(quick):
+    for model in ("seed_cnn", "default"):
+        inf = quick["inference"][model]
+        assert set(inf["paths"]) == {
+            "model.predict",
+            "direct call",
+            "compiled (predict_probabilities)",
+            "LiteRT int8 (predict_probabilities)",
+        }
+        for p in inf["paths"].values():
+            assert 0 < p["p50_ms"] <= p["p95_ms"] < 5000
+            assert p["images_per_s"] > 100
+        assert inf["bytes"]["tflite_int8"] < inf["bytes"]["tflite_float"] < inf["bytes"]["keras"] * 1.1
+        assert abs(inf["test_accuracy"]["keras"] - inf["test_accuracy"]["tflite_int8"]) < 0.05
+    assert (
+        quick["inference"]["seed_cnn"]["bytes"]["keras"] > 4 * quick["inference"]["default"]["bytes"]["keras"]
+    )
+
+
+def test_photo_figure_is_sane(quick):
+    assert quick["photo"]["size"] == [3000, 4000]
+    assert 0 < quick["photo"]["p50_ms"] < 10_000
