@@ -79,7 +79,7 @@ $(NB_OUT)/03_evaluate.ipynb: notebooks/03_evaluate.ipynb $(NB_OUT)/02_train.ipyn
 $(NB_OUT)/04_infer.ipynb: notebooks/04_infer.ipynb $(NB_OUT)/02_train.ipynb $(EVAL_SRC) $(SAMPLES) | $(STAMP) $(NB_OUT)/03_evaluate.ipynb
 	$(call papermill,04_infer)
 
-$(REPORT): $(EXECUTED) helpers/report.py | $(STAMP)
+$(REPORT): $(EXECUTED) helpers/report.py $(wildcard $(OUT)/benchmarks.md) | $(STAMP)
 	$(BIN)/python -m helpers.report --run-dir "$(RUN_DIR)"
 
 # The tests: pytest unit tests of helpers/, then nbval over all four notebooks

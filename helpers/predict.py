@@ -83,16 +83,16 @@ class LiteModel:
 
 def load_model(path: str | os.PathLike[str] | None = None) -> Any:
     """Load a `.keras` model (safe mode on) or a `.tflite` one; check it maps 28x28x1 to 10 classes."""
-    import keras
-
     path = Path(path) if path else DEFAULT_MODEL
     shown = _relative(path)
     if not path.is_file():
         raise ModelError(f"no trained model at {shown}: run `make train` (or pass --model PATH)")
     try:
         if path.suffix == ".tflite":
-            model = LiteModel(path)
+            model = LiteModel(path)  # no TensorFlow import: LiteRT alone
         else:
+            import keras
+
             model = keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:
         reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
@@ -233,7 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cmd.add_argument("--debug", action="store_true", help="show tracebacks")
     args = parser.parse_args(argv)
     try:
-        if not args.debug:
+        if not args.debug and not str(args.model or "").endswith(".tflite"):
             with _native_stderr_silenced():  # TensorFlow's C++ start-up lines are noise here
                 import keras  # noqa: F401
         model = load_model(args.model)

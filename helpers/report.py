@@ -8,6 +8,7 @@ are hidden; every figure is embedded, so the file opens offline.
 from __future__ import annotations
 
 import argparse
+import base64
 import html
 import os
 import sys
@@ -69,6 +70,20 @@ def merge_notebooks(paths: Sequence[Path], title_markdown: str) -> nbformat.Note
     return merged
 
 
+def benchmark_cell(outputs: Path) -> nbformat.NotebookNode:
+    """A closing section with the latest `make bench` tables and time-to-accuracy plot."""
+    figure = outputs / "time_to_accuracy.png"
+    image = ""
+    if figure.is_file():
+        encoded = base64.b64encode(figure.read_bytes()).decode("ascii")
+        image = f'\n\n<img alt="time to accuracy" src="data:image/png;base64,{encoded}">\n'
+    return nbformat.v4.new_markdown_cell(
+        "# Benchmark: this course against the original recipe\n\n"
+        "Measured by `make bench` on the same machine and data pipeline; see the README for what "
+        "each change bought.\n\n" + (outputs / "benchmarks.md").read_text(encoding="utf-8") + image
+    )
+
+
 def build_report(run_dir: str | os.PathLike[str] = "", output: str | os.PathLike[str] | None = None) -> Path:
     """Render the executed notebooks of a run into one self-contained HTML file."""
     from nbconvert import HTMLExporter
@@ -86,6 +101,8 @@ def build_report(run_dir: str | os.PathLike[str] = "", output: str | os.PathLike
         + headline_html(headline_rows(record, metrics))
     )
     notebook = merge_notebooks(executed, title)
+    if (paths.outputs / "benchmarks.md").is_file():
+        notebook.cells.append(benchmark_cell(paths.outputs))
     exporter = HTMLExporter(
         extra_template_basedirs=[str(TEMPLATES)],
         template_name="report",

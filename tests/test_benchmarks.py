@@ -5,6 +5,7 @@ import json
 import pytest
 
 from benchmarks.run import TARGET, run, time_to
+from helpers.config import run_paths
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +20,7 @@ def test_time_to_reads_the_first_epoch_at_target():
 
 
 def test_quick_benchmark_writes_json_markdown_and_plot(quick):
-    out = __import__("helpers.config", fromlist=["run_paths"]).run_paths("build/bench-quick").outputs
+    out = run_paths("build/bench-quick").outputs
     assert json.loads((out / "benchmarks.json").read_text())["summary"] == quick["summary"]
     markdown = (out / "benchmarks.md").read_text()
     assert "| seed_cnn | 409,578 |" in markdown and "LiteRT int8" in markdown
@@ -27,9 +28,10 @@ def test_quick_benchmark_writes_json_markdown_and_plot(quick):
 
 
 def test_training_figures_are_sane(quick):
-    runs = [quick["training"]["seed_cnn"], *quick["training"]["default"]]
+    runs = [quick["training"]["seed_cnn"], *quick["training"]["others"], *quick["training"]["default"]]
+    assert [r["name"] for r in runs] == ["seed_cnn", "mlp", "default-seed42"]
     for r in runs:
-        assert 0.80 < r["test_accuracy"] <= 1.0
+        assert 0.80 < r["test_accuracy"] <= 1.0, r["name"]
         assert r["train_seconds"] > 0
         assert [row["epoch"] for row in r["curve"]] == [1]
         assert r["curve"][0]["seconds"] <= r["train_seconds"] + 1
@@ -58,3 +60,13 @@ def test_inference_figures_are_sane(quick):
 def test_photo_figure_is_sane(quick):
     assert quick["photo"]["size"] == [3000, 4000]
     assert 0 < quick["photo"]["p50_ms"] < 10_000
+
+
+def test_rendering_again_from_the_json_gives_the_same_tables(quick, tmp_path):
+    from benchmarks.run import to_markdown, write_results
+    from helpers.artifacts import load_json
+
+    saved = load_json(run_paths("build/bench-quick").outputs / "benchmarks.json")
+    again = write_results(saved, tmp_path)
+    assert again["summary"] == quick["summary"]
+    assert (tmp_path / "benchmarks.md").read_text() == to_markdown(quick)

@@ -126,3 +126,16 @@ def test_report_cli_exits_1_with_a_message_when_notebooks_are_missing(tmp_path, 
     err = capsys.readouterr().err
     assert err.startswith("report: error: executed notebooks missing:")
     assert "make all" in err
+
+
+def test_report_appends_the_benchmark_when_there_is_one(run_dir, html):
+    assert "Benchmark: this course" not in html  # none yet
+    outputs = run_dir / "outputs"
+    (outputs / "benchmarks.md").write_text(
+        "| recipe | test accuracy |\n|---|---|\n| default-seed42 | 99.51% |\n"
+    )
+    Image.new("RGB", (40, 30), (200, 30, 30)).save(outputs / "time_to_accuracy.png")
+    page = report.build_report(run_dir).read_text()
+    assert "Benchmark: this course against the original recipe" in page
+    assert "default-seed42" in page and "99.51%" in page
+    assert page.count('alt="time to accuracy" src="data:image/png;base64,') == 1
