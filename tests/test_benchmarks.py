@@ -53,7 +53,7 @@ def test_inference_figures_are_sane(quick):
         assert inf["bytes"]["tflite_int8"] < inf["bytes"]["tflite_float"] < inf["bytes"]["keras"] * 1.1
         assert abs(inf["test_accuracy"]["keras"] - inf["test_accuracy"]["tflite_int8"]) < 0.05
     assert (
-        quick["inference"]["seed_cnn"]["bytes"]["keras"] > 4 * quick["inference"]["default"]["bytes"]["keras"]
+        quick["inference"]["seed_cnn"]["bytes"]["keras"] > 3 * quick["inference"]["default"]["bytes"]["keras"]
     )
 
 
