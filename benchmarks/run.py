@@ -35,7 +35,7 @@ from helpers.export import export_tflite
 from helpers.plots import plot_time_to_accuracy, use_style
 from helpers.predict import load_model, predict_image, predict_probabilities
 from helpers.samples import render_on_paper
-from helpers.train import library_versions, train_model
+from helpers.train import evaluate_split, library_versions, train_model
 
 TARGET = 0.992
 """The original project's claimed test accuracy: time-to-accuracy is read at this level."""
@@ -56,8 +56,7 @@ class AccuracyClock(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         elapsed = time.perf_counter() - self._start - self._paused
         began = time.perf_counter()
-        probabilities = predict_probabilities(self.model, self.x_test)
-        test_accuracy = float((probabilities.argmax(axis=1) == self.y_test).mean())
+        _, test_accuracy = evaluate_split(self.model, self.x_test, self.y_test)
         self._paused += time.perf_counter() - began
         self.rows.append(
             {
@@ -114,7 +113,7 @@ def run_recipe(name: str, config: TrainConfig, mnist: Any, x_test: np.ndarray, r
     clock = AccuracyClock(x_test, mnist.y_test)
     paths = run_paths(root / name)
     result = train_model(config, split, paths, data_sha256=mnist.sha256, extra_callbacks=[clock])
-    test_accuracy = float((predict_probabilities(result.model, x_test).argmax(1) == mnist.y_test).mean())
+    _, test_accuracy = evaluate_split(result.model, x_test, mnist.y_test)
     return {
         "name": name,
         "config": config.to_dict(),
@@ -167,8 +166,8 @@ def bench_inference(
     float_file = export_tflite(model, workdir / "float.tflite")
     int8_file = export_tflite(model, workdir / "int8.tflite", calibration=calib)
     lite = load_model(int8_file)
-    keras_accuracy = float((predict_probabilities(model, x_test).argmax(1) == y_test).mean())
-    int8_accuracy = float((predict_probabilities(lite, x_test).argmax(1) == y_test).mean())
+    _, keras_accuracy = evaluate_split(model, x_test, y_test)
+    _, int8_accuracy = evaluate_split(lite, x_test, y_test)
     paths = {
         "model.predict": (
             lambda: model.predict(one, verbose=0),

@@ -177,8 +177,8 @@ def train_model(
     return TrainResult(model=best, history=hist, record=record)
 
 
-def evaluate_split(model: keras.Model, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy of `model` on images `x` with labels `y`."""
+def evaluate_split(model: Any, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of `model` (Keras or LiteRT) on images `x`, labels `y`."""
     probabilities = predict_probabilities(model, x)
     picked = probabilities[np.arange(len(y)), y]
     loss = float(-np.mean(np.log(np.clip(picked, 1e-7, 1.0))))
