@@ -112,15 +112,39 @@ def learning_rate(
     )
 
 
+def ema_momentum(config: TrainConfig, steps_per_epoch: int) -> float:
+    """`config.ema`, capped so that the average spans at most a tenth of the run's steps.
+
+    A momentum m averages over about 1 / (1 - m) steps: 0.998 is 500 steps, a
+    twelfth of a full default run but all of a one-epoch quick run, whose
+    average would then still remember the untrained start.
+    """
+    total_steps = max(1, steps_per_epoch * config.epochs)
+    return max(0.0, min(config.ema, 1 - 10 / total_steps))
+
+
 def build_model(config: TrainConfig, steps_per_epoch: int = 1) -> keras.Model:
     """Build and compile the model that `config.model` names."""
     model = REGISTRY[config.model](dropout=config.dropout)
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate(config, steps_per_epoch)),
+        optimizer=keras.optimizers.Adam(
+            learning_rate=learning_rate(config, steps_per_epoch),
+            use_ema=config.ema > 0,
+            ema_momentum=ema_momentum(config, steps_per_epoch),
+        ),
         loss="sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
     return model
+
+
+def combine_models(members: list[keras.Model]) -> keras.Model:
+    """One model that averages the probabilities of `members` (an ensemble), savable as one file."""
+    inputs = keras.Input(shape=INPUT_SHAPE)
+    for i, member in enumerate(members):
+        member.name = f"member_{i + 1}"
+    outputs = layers.Average(name="mean_probabilities")([member(inputs) for member in members])
+    return keras.Model(inputs, outputs, name=f"ensemble_of_{len(members)}")
 
 
 def count_parameters(model: keras.Model) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import os
@@ -22,7 +23,7 @@ import tensorflow as tf
 from helpers.artifacts import save_json, write_atomic
 from helpers.config import PROJECT_ROOT, RunPaths, TrainConfig
 from helpers.data import Split
-from helpers.models import build_model, count_parameters
+from helpers.models import build_model, combine_models, count_parameters
 from helpers.predict import predict_probabilities
 
 
@@ -62,6 +63,45 @@ class EpochLog(keras.callbacks.Callback):
         )
 
 
+AUGMENT_RANGES = {"degrees": 10.0, "scale": 0.1, "shift_pixels": 2.8}
+"""Random affine augmentation: rotate up to 10 degrees, rescale up to 10%, shift up to 10%."""
+
+
+def augment_batch(images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+    """Rotate, rescale and shift each image of a batch at random, in one resampling pass.
+
+    Stateless: the transforms depend only on `seed` (shape (2,)), so batches can be
+    augmented in parallel and a run is repeatable.
+    """
+    n = tf.shape(images)[0]
+
+    def uniform(offset: int, half_width: float) -> tf.Tensor:
+        return tf.random.stateless_uniform([n], seed=seed + offset, minval=-half_width, maxval=half_width)
+
+    angle = uniform(0, AUGMENT_RANGES["degrees"]) * (math.pi / 180)
+    scale = 1.0 + uniform(1, AUGMENT_RANGES["scale"])
+    shift_x = uniform(2, AUGMENT_RANGES["shift_pixels"])
+    shift_y = uniform(3, AUGMENT_RANGES["shift_pixels"])
+    # The op maps each output pixel back to an input pixel: the inverse of
+    # "rotate and scale about the centre, then shift".
+    centre = (images.shape[1] - 1) / 2
+    cos, sin = tf.cos(angle) / scale, tf.sin(angle) / scale
+    x0, y0 = centre + shift_x, centre + shift_y
+    zeros = tf.zeros_like(angle)
+    transforms = tf.stack(
+        [cos, sin, centre - cos * x0 - sin * y0, -sin, cos, centre + sin * x0 - cos * y0, zeros, zeros],
+        axis=1,
+    )
+    return tf.raw_ops.ImageProjectiveTransformV3(
+        images=images,
+        transforms=transforms,
+        output_shape=tf.shape(images)[1:3],
+        fill_value=0.0,
+        interpolation="BILINEAR",
+        fill_mode="CONSTANT",
+    )
+
+
 def make_dataset(
     x: np.ndarray,
     y: np.ndarray,
@@ -71,22 +111,19 @@ def make_dataset(
     augment: bool = False,
     seed: int = 0,
 ) -> tf.data.Dataset:
-    """A batched, prefetched `tf.data` pipeline; shifts and rotates on the fly if `augment`."""
+    """A batched, prefetched `tf.data` pipeline; rotates, rescales and shifts on the fly if `augment`."""
     ds = tf.data.Dataset.from_tensor_slices((x, y))
     if shuffle:
         ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size)
     if augment:
-        augmenter = keras.Sequential(
-            [
-                # RandomRotation's factor is a fraction of a full turn: 10 degrees either way.
-                keras.layers.RandomRotation(10 / 360, fill_mode="constant", seed=seed),
-                keras.layers.RandomTranslation(0.1, 0.1, fill_mode="constant", seed=seed),
-            ]
+        # One seed pair per batch, from a seeded stream: parallel and repeatable.
+        seeds = tf.data.Dataset.random(seed=seed).batch(2)
+        ds = tf.data.Dataset.zip(ds, seeds).map(
+            lambda batch, pair: (augment_batch(batch[0], pair), batch[1]),
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True,
         )
-        # Sequential on purpose: parallel calls race on the layers' seeded generator
-        # and can give two batches the same transforms.
-        ds = ds.map(lambda xb, yb: (augmenter(xb, training=True), yb))
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
@@ -95,9 +132,12 @@ def make_callbacks(
 ) -> list[keras.callbacks.Callback]:
     """Best-epoch checkpoint by validation accuracy; with the plateau schedule, also early
     stopping and learning-rate halving, both watching validation."""
-    callbacks: list[keras.callbacks.Callback] = [
-        keras.callbacks.ModelCheckpoint(checkpoint, monitor="val_accuracy", save_best_only=True),
-    ]
+    callbacks: list[keras.callbacks.Callback] = []
+    if config.ema:
+        # Validate, checkpoint and report the averaged weights, not the raw ones:
+        # this must come before the checkpoint and any callback that measures.
+        callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
+    callbacks.append(keras.callbacks.ModelCheckpoint(checkpoint, monitor="val_accuracy", save_best_only=True))
     if config.schedule == "plateau":
         callbacks += [
             keras.callbacks.EarlyStopping(monitor="val_accuracy", patience=config.patience),
@@ -108,6 +148,44 @@ def make_callbacks(
     if verbose:
         callbacks.append(EpochLog(config.epochs))
     return callbacks
+
+
+def fit_member(
+    config: TrainConfig,
+    split: Split,
+    checkpoint: Path,
+    *,
+    extra_callbacks: list[keras.callbacks.Callback] | None = None,
+    verbose: bool = True,
+) -> tuple[keras.Model, dict[str, list[float]], float]:
+    """Train one model with `config.seed`; return its best epoch (reloaded), history and seconds."""
+    keras.utils.set_random_seed(config.seed)
+    model = build_model(config, steps_per_epoch=math.ceil(len(split.y_train) / config.batch_size))
+    train_ds = make_dataset(
+        split.x_train,
+        split.y_train,
+        config.batch_size,
+        shuffle=True,
+        augment=config.augment,
+        seed=config.seed,
+    )
+    val_ds = make_dataset(split.x_val, split.y_val, 1024)
+    callbacks = make_callbacks(config, checkpoint, verbose) + list(extra_callbacks or [])
+    start = time.perf_counter()
+    history = model.fit(
+        train_ds,
+        validation_data=val_ds,
+        epochs=config.epochs,
+        callbacks=callbacks,
+        verbose=0,
+        shuffle=False,
+    )
+    seconds = time.perf_counter() - start
+    # The checkpoint carries Adam's two moment estimates per weight; the model
+    # we ship needs neither, so it is saved again without them (3x smaller).
+    best = keras.models.load_model(checkpoint, compile=False)
+    hist = {k: [float(v) for v in values] for k, values in history.history.items()}
+    return best, hist, seconds
 
 
 def train_model(
@@ -121,60 +199,62 @@ def train_model(
 ) -> TrainResult:
     """Train `config.model`, keep the best epoch by validation accuracy, save it and its record.
 
-    The model goes to `paths.model_file` and the record to `paths.record_file`,
-    both replaced atomically, so an interrupted run leaves the previous model intact.
+    With `config.ensemble` > 1, trains that many models on the same split (seeds
+    `config.seed`, +1, ...) and saves one model that averages them; `history` is
+    the first member's. The model goes to `paths.model_file` and the record to
+    `paths.record_file`, both replaced atomically, so an interrupted run leaves
+    the previous model intact.
     """
     if config.batch_size > len(split.y_train):
         raise ValueError(
             f"batch_size must be at most the training set size ({len(split.y_train)}), "
             f"got {config.batch_size}"
         )
-    keras.utils.set_random_seed(config.seed)
-    model = build_model(config, steps_per_epoch=math.ceil(len(split.y_train) / config.batch_size))
-    train_ds = make_dataset(
-        split.x_train,
-        split.y_train,
-        config.batch_size,
-        shuffle=True,
-        augment=config.augment,
-        seed=config.seed,
-    )
-    val_ds = make_dataset(split.x_val, split.y_val, 1024)
     paths.ensure()
     workdir = Path(tempfile.mkdtemp(prefix=".train-", dir=paths.models))
+    members, histories, seconds = [], [], 0.0
     try:
-        checkpoint = workdir / "best.keras"
-        callbacks = make_callbacks(config, checkpoint, verbose) + list(extra_callbacks or [])
-        start = time.perf_counter()
-        history = model.fit(
-            train_ds,
-            validation_data=val_ds,
-            epochs=config.epochs,
-            callbacks=callbacks,
-            verbose=0,
-            shuffle=False,
-        )
-        seconds = time.perf_counter() - start
-        # The checkpoint carries Adam's two moment estimates per weight; the model
-        # we ship needs neither, so it is saved again without them (3x smaller).
-        best = keras.models.load_model(checkpoint, compile=False)
+        for i in range(config.ensemble):
+            member_config = dataclasses.replace(config, seed=config.seed + i)
+            if verbose and config.ensemble > 1:
+                print(f"member {i + 1} of {config.ensemble} (seed {member_config.seed})", flush=True)
+            model, hist, member_seconds = fit_member(
+                member_config,
+                split,
+                workdir / f"member-{i + 1}.keras",
+                extra_callbacks=extra_callbacks,
+                verbose=verbose,
+            )
+            members.append(model)
+            histories.append(hist)
+            seconds += member_seconds
+        best = members[0] if len(members) == 1 else combine_models(members)
         val_loss, val_accuracy = evaluate_split(best, split.x_val, split.y_val)
         write_atomic(paths.model_file, best.save)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    hist = {k: [float(v) for v in values] for k, values in history.history.items()}
     record = make_record(
         config,
         model=best,
-        history=hist,
+        history=histories[0],
         val_metrics={"accuracy": float(val_accuracy), "loss": float(val_loss)},
         seconds=seconds,
         split=split,
         data_sha256=data_sha256,
         model_file=paths.model_file,
     )
+    if len(members) > 1:
+        record["seconds_per_epoch"] = round(seconds / sum(len(h["loss"]) for h in histories), 2)
+        record["members"] = [
+            {
+                "seed": config.seed + i,
+                "val_accuracy": evaluate_split(member, split.x_val, split.y_val)[1],
+                "best_epoch": int(np.argmax(hist["val_accuracy"])) + 1,
+            }
+            for i, (member, hist) in enumerate(zip(members, histories, strict=True))
+        ]
     save_json(record, paths.record_file)
-    return TrainResult(model=best, history=hist, record=record)
+    return TrainResult(model=best, history=histories[0], record=record)
 
 
 def evaluate_split(model: Any, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:

@@ -70,3 +70,17 @@ def test_rendering_again_from_the_json_gives_the_same_tables(quick, tmp_path):
     again = write_results(saved, tmp_path)
     assert again["summary"] == quick["summary"]
     assert (tmp_path / "benchmarks.md").read_text() == to_markdown(quick)
+
+
+def test_memory_figures_are_measured(quick):
+    memory = quick["memory"]
+    # TensorFlow alone takes a few hundred MB; anything under 100 MB was not measured.
+    assert 100 < memory["prediction"]["peak_rss_mb"] < memory["training_peak_rss_mb"] < 24_000
+    assert memory["prediction"]["answer"] == quick["photo"]["digit"]
+    assert quick["summary"]["prediction_peak_rss_mb"] == memory["prediction"]["peak_rss_mb"]
+
+
+def test_ensemble_of_the_default_seeds_is_scored(quick):
+    assert quick["ensemble"]["members"] == ["default-seed42"]
+    # With one seed the "ensemble" is that model, so the two accuracies agree.
+    assert quick["ensemble"]["test_accuracy"] == pytest.approx(quick["training"]["default"][0]["test_accuracy"])

@@ -24,6 +24,8 @@ def test_defaults():
         "train_subset": 0,
         "schedule": "onecycle",
         "patience": 4,
+        "ema": 0.998,
+        "ensemble": 1,
         "min_accuracy": 0.97,
         "profile": "default",
     }
@@ -37,9 +39,10 @@ def test_quick_profile_overrides_only_its_values():
     assert quick.learning_rate == 3e-3
 
 
-def test_best_profile_trains_twice_as_long():
+def test_best_profile_averages_three_default_models():
     best = TrainConfig.from_profile("best")
-    assert (best.epochs, best.augment, best.schedule, best.profile) == (30, True, "onecycle", "best")
+    assert dataclasses.replace(best, ensemble=1, profile="default") == TrainConfig()
+    assert (best.ensemble, best.profile) == (3, "best")
 
 
 def test_explicit_override_beats_profile():

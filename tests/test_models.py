@@ -104,5 +104,34 @@ def test_plateau_schedule_is_a_fixed_rate_and_adds_the_lr_callback(tmp_path):
     plateau, onecycle = TrainConfig(schedule="plateau"), TrainConfig(schedule="onecycle")
     assert models.learning_rate(plateau, steps_per_epoch=10) == plateau.learning_rate
     names = lambda cfg: [type(c).__name__ for c in make_callbacks(cfg, tmp_path / "x.keras", verbose=False)]  # noqa: E731
-    assert names(plateau) == ["ModelCheckpoint", "EarlyStopping", "ReduceLROnPlateau"]
-    assert names(onecycle) == ["ModelCheckpoint"]
+    assert names(plateau) == ["SwapEMAWeights", "ModelCheckpoint", "EarlyStopping", "ReduceLROnPlateau"]
+    assert names(onecycle) == ["SwapEMAWeights", "ModelCheckpoint"]
+    assert names(TrainConfig(ema=0.0)) == ["ModelCheckpoint"]
+
+
+def test_ema_momentum_is_capped_to_a_tenth_of_the_run():
+    full = TrainConfig()  # 15 epochs
+    assert models.ema_momentum(full, steps_per_epoch=422) == pytest.approx(0.998)
+    assert models.ema_momentum(TrainConfig(epochs=1), steps_per_epoch=100) == pytest.approx(0.9)
+    assert models.ema_momentum(TrainConfig(epochs=1), steps_per_epoch=5) == 0.0
+
+
+def test_build_model_turns_weight_averaging_on_and_off():
+    with_ema = models.build_model(TrainConfig(model="mlp"), steps_per_epoch=422)
+    assert with_ema.optimizer.use_ema and with_ema.optimizer.ema_momentum == pytest.approx(0.998)
+    assert not models.build_model(TrainConfig(model="mlp", ema=0.0)).optimizer.use_ema
+
+
+def test_combined_model_averages_its_members_and_survives_saving(tmp_path):
+    import numpy as np
+
+    keras.utils.set_random_seed(0)
+    members = [models.build_mlp(hidden=16), models.build_mlp(hidden=16)]
+    x = np.random.default_rng(0).random((5, 28, 28, 1), dtype=np.float32)
+    expected = (members[0].predict(x, verbose=0) + members[1].predict(x, verbose=0)) / 2
+    ensemble = models.combine_models(members)
+    assert ensemble.name == "ensemble_of_2"
+    assert models.count_parameters(ensemble) == 2 * models.count_parameters(members[0])
+    ensemble.save(tmp_path / "e.keras")
+    loaded = keras.models.load_model(tmp_path / "e.keras", safe_mode=True)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-6)

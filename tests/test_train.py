@@ -10,7 +10,7 @@ from helpers.artifacts import load_json
 from helpers.config import PROJECT_ROOT, TrainConfig, run_paths
 from helpers.data import Split
 from helpers.predict import predict_probabilities
-from helpers.train import make_dataset, train_model
+from helpers.train import augment_batch, make_dataset, train_model
 
 MIN_TINY_ACCURACY = 0.75
 """The mlp reaches about 0.86 here; chance is 0.10."""
@@ -142,3 +142,36 @@ def test_shuffled_dataset_is_a_permutation():
     images, labels = batches[0]
     assert sorted(np.asarray(labels).tolist()) == list(range(8))
     assert np.array_equal(np.asarray(images), x[np.asarray(labels)])
+
+
+def test_augmentation_depends_only_on_its_seed():
+    x, _ = _toy_batch()
+    first = np.asarray(augment_batch(x, np.array([1, 2])))
+    assert np.array_equal(first, np.asarray(augment_batch(x, np.array([1, 2]))))
+    assert not np.array_equal(first, np.asarray(augment_batch(x, np.array([1, 3]))))
+    # Every image keeps most of its ink: small transforms, not crops off the field.
+    assert (first.reshape(8, -1).sum(axis=1) > 0.7 * x[0].sum()).all()
+
+
+def test_augmented_pipeline_repeats_with_the_same_seed():
+    x, y = _toy_batch()
+    run = lambda seed: np.concatenate([b[0] for b in make_dataset(x, y, 4, augment=True, seed=seed)])  # noqa: E731
+    assert np.array_equal(run(5), run(5))
+    assert not np.array_equal(run(5), run(6))
+
+
+def test_ensemble_run_saves_one_averaging_model(tmp_path, tiny_run):
+    split = tiny_run.split
+    small = Split(x_train=split.x_train[:640], y_train=split.y_train[:640], x_val=split.x_val, y_val=split.y_val)
+    config = TrainConfig(model="mlp", epochs=1, batch_size=64, augment=False, schedule="plateau", ensemble=2)
+    paths = run_paths(tmp_path / "run")
+    result = train_model(config, small, paths, verbose=False)
+    record = result.record
+    assert [m["seed"] for m in record["members"]] == [42, 43]
+    assert record["model"]["parameters"] == 2 * 669_706
+    loaded = keras.models.load_model(paths.model_file, safe_mode=True)
+    assert loaded.name == "ensemble_of_2"
+    accuracy = float((predict_probabilities(loaded, split.x_val).argmax(axis=1) == split.y_val).mean())
+    assert record["validation"]["accuracy"] == pytest.approx(accuracy, abs=1e-6)
+    assert record["validation"]["accuracy"] > 0.6
+    assert sorted(p.name for p in paths.models.iterdir()) == ["best_model.json", "best_model.keras"]
