@@ -232,3 +232,10 @@ def _array_to_grey(array: np.ndarray) -> np.ndarray:
     if array.ndim != 2:
         raise ImageError(f"an image array must be 2-D (or RGB/RGBA), got shape {array.shape}")
     return array / 255.0 if array.max() > 1 else array
+
+
+def preprocess_naively(source: str | os.PathLike[str] | bytes | Image.Image) -> np.ndarray:
+    """What most MNIST demos do, for comparison: grey, squash to 28x28, invert if mostly bright."""
+    grey = to_grey(open_image(source))
+    small = np.asarray(Image.fromarray(grey).resize((FIELD, FIELD), Image.Resampling.BILINEAR))
+    return (1.0 - small if small.mean() > 0.5 else small).astype(np.float32)
