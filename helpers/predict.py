@@ -4,6 +4,7 @@ Command line (installed as `digits`, or `python -m helpers.predict`):
 
     digits predict data/samples/            # a folder
     digits predict my_digit.jpg --top-k 3 --json
+    digits predict sticky_note.jpg --number  # a row of digits, read as "2024"
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from helpers.config import PROJECT_ROOT, run_paths
-from helpers.preprocess import ImageError, preprocess_image
+from helpers.preprocess import ImageError, preprocess_image, split_digits
 
 DEFAULT_MODEL = run_paths().model_file
 LOW_CONFIDENCE = 0.6
@@ -35,8 +36,23 @@ class ModelError(RuntimeError):
     """The model file is missing, unreadable or not a digit classifier."""
 
 
+class _Answer:
+    """What every answer has: `ok` unless it carries an error, and a JSON-ready form."""
+
+    error: str | None
+
+    @property
+    def ok(self) -> bool:
+        """True when the input was read (even if flagged as unsure)."""
+        return self.error is None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return asdict(self)  # type: ignore[call-overload]
+
+
 @dataclass
-class Prediction:
+class Prediction(_Answer):
     """The answer for one input: the digit, its probability, the top-k, and any warning."""
 
     source: str
@@ -46,14 +62,18 @@ class Prediction:
     flagged: bool = False
     error: str | None = None
 
-    @property
-    def ok(self) -> bool:
-        """True when the input was classified (even if flagged)."""
-        return self.error is None
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        return asdict(self)
+@dataclass
+class NumberPrediction(_Answer):
+    """The answer for one image of a row of digits: the string, and each digit with its probability."""
+
+    source: str
+    number: str = ""
+    digits: list[int] = field(default_factory=list)
+    probabilities: list[float] = field(default_factory=list)
+    top_k: list[list[tuple[int, float]]] = field(default_factory=list)
+    flagged: bool = False
+    error: str | None = None
 
 
 class LiteModel:
@@ -174,6 +194,44 @@ def predict_image(model: Any, source: Any, top_k: int = 3) -> Prediction:
     return predict_images(model, [source], top_k)[0]
 
 
+def predict_numbers(model: Any, sources: Iterable[Any], top_k: int = 3) -> list[NumberPrediction]:
+    """Read each image as a row of digits, left to right; all digits go through the model in one batch."""
+    results: list[NumberPrediction] = []
+    ready: list[tuple[int, list[np.ndarray]]] = []
+    for source in sources:
+        name = str(source) if isinstance(source, str | os.PathLike) else f"<{type(source).__name__}>"
+        try:
+            ready.append((len(results), [digit.image for digit in split_digits(source)]))
+            results.append(NumberPrediction(source=name))
+        except ImageError as exc:
+            results.append(NumberPrediction(source=name, error=str(exc)))
+    if ready:
+        probabilities = predict_probabilities(model, np.stack([image for _, row in ready for image in row]))
+        rows = iter(probabilities)
+        for index, images in ready:
+            source = results[index].source
+            digits = [make_prediction(source, next(rows), top_k) for _ in images]
+            results[index] = make_number_prediction(source, digits)
+    return results
+
+
+def make_number_prediction(source: str, digits: Sequence[Prediction]) -> NumberPrediction:
+    """Join the digits' predictions, left to right, into one `NumberPrediction`."""
+    return NumberPrediction(
+        source=source,
+        number="".join(str(d.digit) for d in digits),
+        digits=[int(d.digit) for d in digits if d.digit is not None],
+        probabilities=[d.probability for d in digits],
+        top_k=[d.top_k for d in digits],
+        flagged=any(d.flagged for d in digits),
+    )
+
+
+def predict_number(model: Any, source: Any, top_k: int = 3) -> NumberPrediction:
+    """Read one image (path, bytes, PIL image or array) as a row of digits, e.g. "2024"."""
+    return predict_numbers(model, [source], top_k)[0]
+
+
 def list_images(folder: str | os.PathLike[str]) -> list[Path]:
     """The image files directly in `folder`, sorted by name."""
     folder = Path(folder)
@@ -221,8 +279,23 @@ def format_table(predictions: Sequence[Prediction]) -> str:
     return "\n".join(lines)
 
 
+def format_number_table(predictions: Sequence[NumberPrediction]) -> str:
+    """A plain-text table of numbers read, one line per input, with each digit's probability."""
+    width = max([len(p.source) for p in predictions] + [5])
+    number_width = max([len(p.number) for p in predictions] + [6])
+    lines = [f"{'input':<{width}}  {'number':<{number_width}}  probabilities"]
+    for p in predictions:
+        if not p.ok:
+            lines.append(f"{p.source:<{width}}  error: {p.error}")
+            continue
+        probs = " ".join(f"{q:.2f}" for q in p.probabilities)
+        flag = "  (unsure)" if p.flagged else ""
+        lines.append(f"{p.source:<{width}}  {p.number:<{number_width}}  {probs}{flag}")
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """`digits predict PATH...`: classify image files and folders; exit 1 if any input failed."""
+    """`digits predict PATH...`: classify image files and folders (or read numbers); exit 1 if any failed."""
     parser = argparse.ArgumentParser(prog="digits", description="Classify handwritten digit images.")
     sub = parser.add_subparsers(dest="command", required=True)
     cmd = sub.add_parser("predict", help="predict the digit in each image file or folder")
@@ -230,6 +303,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     cmd.add_argument("--model", default=None, help=f"model file (default: {_relative(DEFAULT_MODEL)})")
     cmd.add_argument("--top-k", type=int, default=3, choices=range(1, 11), metavar="K", help="show K best")
     cmd.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    cmd.add_argument(
+        "--number", action="store_true", help="read each image as a row of digits (e.g. 2024), left to right"
+    )
     cmd.add_argument("--debug", action="store_true", help="show tracebacks")
     args = parser.parse_args(argv)
     try:
@@ -239,8 +315,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         model = load_model(args.model)
         inputs = expand_inputs(args.paths)
         files = [item for item in inputs if isinstance(item, Path)]
-        predicted = iter(predict_images(model, files, args.top_k))
-        results = [item if isinstance(item, Prediction) else next(predicted) for item in inputs]
+        results: list[Prediction] | list[NumberPrediction]
+        if args.number:
+            read = iter(predict_numbers(model, files, args.top_k))
+            results = [
+                NumberPrediction(source=item.source, error=item.error)
+                if isinstance(item, Prediction)
+                else next(read)
+                for item in inputs
+            ]
+        else:
+            predicted = iter(predict_images(model, files, args.top_k))
+            results = [item if isinstance(item, Prediction) else next(predicted) for item in inputs]
     except (ModelError, ImageError) as exc:
         if args.debug:
             traceback.print_exc()
@@ -248,6 +334,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.json:
         print(json.dumps([r.to_dict() for r in results], indent=2))
+    elif args.number:
+        print(format_number_table(results))
     else:
         print(format_table(results))
     return 0 if all(r.ok for r in results) else 1

@@ -26,6 +26,8 @@ MIN_WORK_SIZE = 112
 """Smaller images are enlarged to this first, so the background filter cannot eat strokes."""
 BOX = 20
 FIELD = 28
+THIN_STROKE = 0.15
+"""MNIST's strokes are about 3 pixels in its 20-pixel box; much thinner ones get widened."""
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_PIXELS = 50_000_000
 
@@ -130,8 +132,13 @@ def remove_background(ink: np.ndarray) -> np.ndarray:
     background = ndimage.grey_opening(ink, size=(size, size))
     background = ndimage.uniform_filter(background, size=size)
     flat = np.clip(ink - background, 0, None)
-    peak = np.percentile(flat, 99.9)
-    return np.clip(flat / peak, 0, 1) if peak > 0.05 else np.zeros_like(flat)
+    top = float(flat.max())
+    if top <= 0.05:
+        return np.zeros_like(flat)
+    # The typical level of the strongest ink, robust to a few hot pixels and
+    # meaningful even when 1-pixel strokes cover under 0.1% of the image.
+    peak = float(np.median(flat[flat > 0.5 * top]))
+    return np.clip(flat / peak, 0, 1)
 
 
 def otsu_threshold(values: np.ndarray, bins: int = 256) -> float:
@@ -150,7 +157,9 @@ def otsu_threshold(values: np.ndarray, bins: int = 256) -> float:
 def keep_digit_strokes(flat: np.ndarray) -> np.ndarray:
     """Threshold, then keep the large ink components; drop specks and lines along the border."""
     mask = flat > max(otsu_threshold(flat), 0.15)
-    labels, count = ndimage.label(mask, structure=np.ones((3, 3)))
+    # Pieces a few pixels apart (a broken thin line) count as one component.
+    labels, count = ndimage.label(ndimage.binary_dilation(mask, iterations=2), structure=np.ones((3, 3)))
+    labels = np.where(mask, labels, 0)
     if count == 0:
         return np.zeros_like(mask)
     h, w = mask.shape
@@ -166,6 +175,28 @@ def keep_digit_strokes(flat: np.ndarray) -> np.ndarray:
         return np.zeros_like(mask)
     keep[1:] &= sizes >= max(0.1 * sizes.max(), 4)
     return keep[labels]
+
+
+def stroke_width(mask: np.ndarray) -> float:
+    """Mean stroke width of a binary drawing, in pixels: twice its area over its outline."""
+    outline = np.count_nonzero(mask & ~ndimage.binary_erosion(mask))
+    return 2.0 * np.count_nonzero(mask) / max(outline, 1)
+
+
+def thicken_thin_strokes(cleaned: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Widen strokes much thinner than MNIST's (`THIN_STROKE` of the digit's size).
+
+    A 1-pixel pen line on a big canvas would otherwise shrink to a faint trace.
+    """
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    size = max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1
+    missing = THIN_STROKE * size - stroke_width(mask)
+    if stroke_width(mask) >= THIN_STROKE * size / 2 or missing < 2:
+        return cleaned, mask
+    radius = round(missing / 2)
+    yy, xx = np.mgrid[-radius : radius + 1, -radius : radius + 1]
+    disc = yy**2 + xx**2 <= radius**2
+    return ndimage.grey_dilation(cleaned, footprint=disc), ndimage.binary_dilation(mask, structure=disc)
 
 
 def fit_in_field(crop: np.ndarray) -> np.ndarray:
@@ -190,24 +221,8 @@ def fit_in_field(crop: np.ndarray) -> np.ndarray:
 
 def preprocess_image(source: str | os.PathLike[str] | bytes | Image.Image | np.ndarray) -> Preprocessed:
     """Any digit image (file, bytes, PIL image or array) -> 28x28 MNIST-style, with its steps."""
-    name = source if isinstance(source, str | os.PathLike) else f"<{type(source).__name__}>"
-    if isinstance(source, np.ndarray):
-        grey = _array_to_grey(source)
-        original = grey
-    else:
-        image = open_image(source)
-        original = _as_displayed(image)
-        grey = to_grey(image)
-    if min(grey.shape) < 8:
-        raise ImageError(f"{name}: {grey.shape[1]}x{grey.shape[0]} pixels is too small to hold a digit")
-    ink = resize_for_work(make_ink_bright(grey))
-    flat = remove_background(ink)
-    mask = keep_digit_strokes(flat)
-    if not mask.any():
-        raise ImageError(f"{name}: no digit found (the image looks blank); check the file")
-    cleaned = np.where(ndimage.binary_dilation(mask, iterations=1), flat, 0).astype(np.float32)
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    cropped = cleaned[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    name, original, grey, flat, mask = clean_image(source)
+    cleaned, cropped = cut_out(flat, mask)
     result = fit_in_field(cropped)
     steps = {"original": original, "grey": grey, "cleaned": cleaned, "cropped": cropped, "28x28": result}
     return Preprocessed(image=result, steps=steps, source=str(name))
@@ -239,3 +254,88 @@ def preprocess_naively(source: str | os.PathLike[str] | bytes | Image.Image) -> 
     grey = to_grey(open_image(source))
     small = np.asarray(Image.fromarray(grey).resize((FIELD, FIELD), Image.Resampling.BILINEAR))
     return (1.0 - small if small.mean() > 0.5 else small).astype(np.float32)
+
+
+# --- shared cleaning, and a row of digits ("2024" on a sticky note) ------------------------------------
+
+MERGE_OVERLAP = 0.5
+"""Ink components whose column ranges overlap by this fraction of the narrower one are one digit."""
+MIN_HEIGHT = 0.3
+"""Groups of ink shorter than this fraction of the tallest are specks or dashes, not digits."""
+
+
+def clean_image(
+    source: str | os.PathLike[str] | bytes | Image.Image | np.ndarray,
+) -> tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Open and clean an image: its name, original, grey image, flattened ink and mask of strokes."""
+    name = source if isinstance(source, str | os.PathLike) else f"<{type(source).__name__}>"
+    if isinstance(source, np.ndarray):
+        grey = _array_to_grey(source)
+        original = grey
+    else:
+        image = open_image(source)
+        original = _as_displayed(image)
+        grey = to_grey(image)
+    if min(grey.shape) < 8:
+        raise ImageError(f"{name}: {grey.shape[1]}x{grey.shape[0]} pixels is too small to hold a digit")
+    ink = resize_for_work(make_ink_bright(grey))
+    flat = remove_background(ink)
+    mask = keep_digit_strokes(flat)
+    if not mask.any():
+        raise ImageError(f"{name}: no digit found (the image looks blank); check the file")
+    return str(name), original, grey, flat, mask
+
+
+def cut_out(flat: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The ink under `mask` (grown by a pixel) in the full frame, and cropped to the mask's box."""
+    cleaned = np.where(ndimage.binary_dilation(mask, iterations=1), flat, 0).astype(np.float32)
+    cleaned, mask = thicken_thin_strokes(cleaned, mask)
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return cleaned, cleaned[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
+def group_components(mask: np.ndarray) -> list[np.ndarray]:
+    """Split the ink into digits: merge pieces that share columns, drop short specks; left to right."""
+    labels, _ = ndimage.label(mask, structure=np.ones((3, 3)))
+    # A group: the labels of its pieces and its box as [top, bottom, left, right).
+    groups = [([i], [rows.start, rows.stop, cols.start, cols.stop])
+              for i, (rows, cols) in enumerate(ndimage.find_objects(labels), start=1)]  # fmt: skip
+    while pair := _overlapping_pair(groups):
+        (members_a, box_a), (members_b, box_b) = groups[pair[0]], groups.pop(pair[1])
+        box = [pick(x, y) for pick, x, y in zip((min, max, min, max), box_a, box_b, strict=True)]
+        groups[pair[0]] = (members_a + members_b, box)
+    tallest = max(box[1] - box[0] for _, box in groups)
+    groups = [(members, box) for members, box in groups if box[1] - box[0] >= MIN_HEIGHT * tallest]
+    groups.sort(key=lambda group: group[1][2] + group[1][3])
+    return [np.isin(labels, members) for members, _ in groups]
+
+
+def _overlapping_pair(groups: list[tuple[list[int], list[int]]]) -> tuple[int, int] | None:
+    """The first two groups whose columns overlap by `MERGE_OVERLAP` of the narrower, if any."""
+    for a, (_, box_a) in enumerate(groups):
+        for b in range(a + 1, len(groups)):
+            box_b = groups[b][1]
+            overlap = min(box_a[3], box_b[3]) - max(box_a[2], box_b[2])
+            if overlap >= MERGE_OVERLAP * min(box_a[3] - box_a[2], box_b[3] - box_b[2]):
+                return a, b
+    return None
+
+
+def split_digits(source: str | os.PathLike[str] | bytes | Image.Image | np.ndarray) -> list[Preprocessed]:
+    """A row of digits (file, bytes, PIL image or array) -> one 28x28 MNIST-style digit each, left to right.
+
+    The image is cleaned as in `preprocess_image`; its ink is then split into
+    connected components, pieces of one digit (the two strokes of a 5, the
+    two of an open 4) are merged when they share most of their columns, and
+    specks much shorter than the tallest digit are dropped. Each digit's steps
+    are those of `preprocess_image`, with "cleaned" showing only that digit's
+    ink in the full frame, so `plot_preprocess_steps` shows where it was.
+    """
+    name, original, grey, flat, mask = clean_image(source)
+    digits = []
+    for digit_mask in group_components(mask):
+        cleaned, cropped = cut_out(flat, digit_mask)
+        result = fit_in_field(cropped)
+        steps = {"original": original, "grey": grey, "cleaned": cleaned, "cropped": cropped, "28x28": result}
+        digits.append(Preprocessed(image=result, steps=steps, source=name))
+    return digits

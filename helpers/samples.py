@@ -9,11 +9,14 @@ model never saw them in training.
 
 from __future__ import annotations
 
+import io
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from scipy import ndimage
 
 INKS = {"black": (25, 25, 30), "blue": (20, 40, 150)}
 SAMPLE_INDICES = (0, 1, 2, 3, 4, 8, 11, 18, 61, 7)
@@ -28,10 +31,18 @@ def render_on_paper(
     ink: str = "blue",
     rotate: float = 0.0,
     offset: tuple[float, float] = (0.0, 0.0),
+    fraction: tuple[float, float] = (0.45, 0.7),
+    stroke: int = 0,
 ) -> Image.Image:
-    """Render a 28x28 digit as dark ink on lit, grainy paper (RGB)."""
-    scale = size * rng.uniform(0.45, 0.7) / 28
-    glyph = Image.fromarray(digit).resize((round(28 * scale),) * 2, Image.Resampling.BICUBIC)
+    """Render a 28x28 digit as dark ink on lit, grainy paper (RGB).
+
+    The digit's box takes a random share `fraction` of the side; `stroke` > 0
+    thickens the pen by that many MNIST pixels, < 0 thins it.
+    """
+    scale = size * rng.uniform(*fraction) / 28
+    glyph = Image.fromarray(change_stroke(digit, stroke)).resize(
+        (round(28 * scale),) * 2, Image.Resampling.BICUBIC
+    )
     glyph = glyph.rotate(rotate, resample=Image.Resampling.BICUBIC, expand=True)
     coverage = np.zeros((size, size), dtype=np.float32)
     gh, gw = glyph.height, glyph.width
@@ -46,6 +57,35 @@ def render_on_paper(
     ink_rgb = np.array(INKS[ink], dtype=np.float32)
     rgb = paper * (1 - coverage[..., None]) + ink_rgb * coverage[..., None]
     return Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8), "RGB")
+
+
+def change_stroke(digit: np.ndarray, pixels: int) -> np.ndarray:
+    """Thicken (pixels > 0) or thin (pixels < 0) a 28x28 digit's strokes, working at 4x."""
+    if pixels == 0:
+        return digit
+    big = np.asarray(Image.fromarray(digit).resize((112, 112), Image.Resampling.BICUBIC))
+    grow = ndimage.grey_dilation if pixels > 0 else ndimage.grey_erosion
+    big = grow(big, footprint=_disc(2 * abs(pixels)))
+    return np.asarray(Image.fromarray(big).resize((28, 28), Image.Resampling.BOX))
+
+
+def render_pen_lines(digit: np.ndarray, size: int = 560) -> Image.Image:
+    """Render a digit as 1-pixel black lines on a large white canvas (a thin pen in a drawing app)."""
+    big = np.asarray(Image.fromarray(digit).resize((size // 2,) * 2, Image.Resampling.BICUBIC))
+    mask = big > 96
+    # The ridge of the distance to the background: the strokes' centre lines.
+    distance = ndimage.distance_transform_edt(mask)
+    ridge = mask & (distance >= ndimage.maximum_filter(distance, size=3)) & (distance > 1)
+    canvas = np.full((size, size), 255, dtype=np.uint8)
+    top = size // 4
+    canvas[top : top + size // 2, top : top + size // 2][ridge] = 0
+    return Image.fromarray(canvas, "L").convert("RGB")
+
+
+def _disc(diameter: int) -> np.ndarray:
+    r = diameter / 2
+    yy, xx = np.mgrid[: diameter + 1, : diameter + 1] - r
+    return (yy**2 + xx**2) <= r**2
 
 
 def render_on_canvas(digit: np.ndarray, size: int = 280) -> Image.Image:
@@ -80,3 +120,77 @@ def make_samples(
         image.save(path, quality=85) if path.suffix == ".jpg" else image.save(path, optimize=True)
         written.append(path)
     return written
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """One image of a realistic test set: its kind, true label, MNIST test index and file bytes."""
+
+    kind: str
+    label: int
+    index: int
+    data: bytes
+
+
+REALISTIC_KINDS = (
+    "blue ink photo",
+    "black ink photo",
+    "low-quality JPEG",
+    "off-centre",
+    "rotated 15 degrees",
+    "thick pen",
+    "thin pen",
+    "small on a big photo",
+    "transparent canvas",
+    "1-pixel pen lines",
+)
+"""The ways the realistic test set's images differ from MNIST, one per kind."""
+
+
+def make_realistic_set(
+    x_test: np.ndarray, y_test: np.ndarray, per_kind: int = 60, seed: int = 0
+) -> list[Rendering]:
+    """Render `per_kind` random MNIST *test* digits in each of `REALISTIC_KINDS`, as encoded files.
+
+    Fixed by `seed`. Each kind draws its own digits, so the set covers
+    `per_kind * len(REALISTIC_KINDS)` test digits (with few repeats).
+    """
+    rng = np.random.default_rng(seed)
+    renderings = []
+    for kind in REALISTIC_KINDS:
+        for index in rng.choice(len(y_test), size=per_kind, replace=False):
+            image, fmt = _render_kind(kind, x_test[index], rng)
+            buffer = io.BytesIO()
+            quality = 30 if kind == "low-quality JPEG" else 85
+            image.save(buffer, format=fmt, **({"quality": quality} if fmt == "JPEG" else {}))
+            renderings.append(Rendering(kind, int(y_test[index]), int(index), buffer.getvalue()))
+    return renderings
+
+
+def _render_kind(kind: str, digit: np.ndarray, rng: np.random.Generator) -> tuple[Image.Image, str]:
+    """One rendering of `digit` in the given kind, with the file format to store it in."""
+    ink = "blue" if rng.random() < 0.5 else "black"
+    tilt = float(rng.uniform(-5, 5))
+    if kind == "transparent canvas":
+        return render_on_canvas(digit, size=int(rng.integers(200, 400))), "PNG"
+    if kind == "1-pixel pen lines":
+        return render_pen_lines(digit, size=int(rng.integers(400, 700))), "PNG"
+    options: dict = {"ink": ink, "rotate": tilt}
+    if kind == "blue ink photo":
+        options["ink"] = "blue"
+    elif kind == "black ink photo":
+        options["ink"] = "black"
+    elif kind == "off-centre":
+        options["offset"] = tuple(rng.choice([-1, 1], size=2) * rng.uniform(0.1, 0.2, size=2))
+        options["fraction"] = (0.35, 0.5)
+    elif kind == "rotated 15 degrees":
+        options["rotate"] = float(rng.choice([-15, 15]))
+    elif kind == "thick pen":
+        options["stroke"] = 1
+    elif kind == "thin pen":
+        options["stroke"] = -1
+    elif kind == "small on a big photo":
+        options["fraction"] = (0.12, 0.2)
+        options["offset"] = tuple(rng.uniform(-0.3, 0.3, size=2))
+        return render_on_paper(digit, rng, size=1200, **options), "JPEG"
+    return render_on_paper(digit, rng, size=int(rng.integers(240, 480)), **options), "JPEG"

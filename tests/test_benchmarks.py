@@ -83,4 +83,6 @@ def test_memory_figures_are_measured(quick):
 def test_ensemble_of_the_default_seeds_is_scored(quick):
     assert quick["ensemble"]["members"] == ["default-seed42"]
     # With one seed the "ensemble" is that model, so the two accuracies agree.
-    assert quick["ensemble"]["test_accuracy"] == pytest.approx(quick["training"]["default"][0]["test_accuracy"])
+    assert quick["ensemble"]["test_accuracy"] == pytest.approx(
+        quick["training"]["default"][0]["test_accuracy"]
+    )

@@ -193,7 +193,8 @@ def test_tflite_exports_load_and_agree_with_keras(tflite_files, tiny_model, tiny
         assert isinstance(lite, predict.LiteModel)
         lite_p = predict.predict_probabilities(lite, x)
         assert lite_p.shape == (500, 10)
-        assert np.allclose(lite_p.sum(axis=1), 1, atol=1e-2)
+        # int8 outputs are quantised in steps of 1/256, so ten of them may sum up to ~0.02 off.
+        assert np.allclose(lite_p.sum(axis=1), 1, atol=1e-5 if path == float_file else 0.03)
         agreement = (lite_p.argmax(1) == keras_p.argmax(1)).mean()
         assert agreement >= (0.999 if path == float_file else 0.97)
     assert predict.predict_probabilities(lite, x[:1]).shape == (1, 10)  # batch size changes work

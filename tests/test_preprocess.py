@@ -213,3 +213,20 @@ def test_image_over_the_pixel_limit(tmp_path, monkeypatch):
 def test_array_of_wrong_rank():
     with pytest.raises(ImageError, match=r"must be 2-D \(or RGB/RGBA\), got shape \(2, 3, 28, 28\)"):
         preprocess_image(np.ones((2, 3, 28, 28)))
+
+
+def test_sparse_one_pixel_lines_are_found_and_widened():
+    canvas = np.full((600, 600), 255, np.uint8)
+    canvas[150:450, 300] = 0  # a 1-pixel "1" covering under 0.1% of the image
+    result = preprocess_image(canvas).image
+    assert _bbox(result > 0.3)[0] == 20  # fills the box's height
+    assert 2 <= (result[14] > 0.3).sum() <= 5  # as wide as an MNIST stroke, not a hairline
+
+
+def test_strokes_of_normal_width_are_not_widened():
+    mask = np.zeros((100, 100), bool)
+    mask[10:90, 45:60] = True  # 15 pixels wide, 80 tall
+    cleaned = mask.astype(np.float32)
+    assert preprocess.stroke_width(mask) == pytest.approx(15, rel=0.15)
+    same_cleaned, same_mask = preprocess.thicken_thin_strokes(cleaned, mask)
+    assert same_mask is mask and same_cleaned is cleaned

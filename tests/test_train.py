@@ -162,7 +162,9 @@ def test_augmented_pipeline_repeats_with_the_same_seed():
 
 def test_ensemble_run_saves_one_averaging_model(tmp_path, tiny_run):
     split = tiny_run.split
-    small = Split(x_train=split.x_train[:640], y_train=split.y_train[:640], x_val=split.x_val, y_val=split.y_val)
+    small = Split(
+        x_train=split.x_train[:640], y_train=split.y_train[:640], x_val=split.x_val, y_val=split.y_val
+    )
     config = TrainConfig(model="mlp", epochs=1, batch_size=64, augment=False, schedule="plateau", ensemble=2)
     paths = run_paths(tmp_path / "run")
     result = train_model(config, small, paths, verbose=False)

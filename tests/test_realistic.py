@@ -1,0 +1,68 @@
+"""The preprocessing earns its place: the shipped model on 600 photo-like renderings of MNIST
+test digits, through our preprocessing and through the naive resize-only pipeline."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from helpers.evaluate import compare_pipelines
+from helpers.predict import load_model
+from helpers.preprocess import stroke_width
+from helpers.samples import REALISTIC_KINDS, make_realistic_set
+
+PER_KIND = 60
+MIN_ACCURACY = 0.97
+MIN_KIND_ACCURACY = 0.85
+MIN_GAIN_OVER_NAIVE = 0.30
+
+
+@pytest.fixture(scope="module")
+def renderings(mnist):
+    return make_realistic_set(mnist.x_test, mnist.y_test, per_kind=PER_KIND, seed=0)
+
+
+@pytest.fixture(scope="module")
+def scores(renderings):
+    return compare_pipelines(load_model(), renderings)
+
+
+def test_set_has_every_kind_and_only_test_digits(renderings, mnist):
+    assert len(renderings) == PER_KIND * len(REALISTIC_KINDS) >= 500
+    assert [r.kind for r in renderings[::PER_KIND]] == list(REALISTIC_KINDS)
+    assert all(r.label == mnist.y_test[r.index] for r in renderings)
+    assert len({r.index for r in renderings}) > 0.9 * len(renderings)  # few repeats
+
+
+def test_set_is_fixed_by_its_seed(mnist, renderings):
+    again = make_realistic_set(mnist.x_test[:2000], mnist.y_test[:2000], per_kind=2, seed=0)
+    assert again == make_realistic_set(mnist.x_test[:2000], mnist.y_test[:2000], per_kind=2, seed=0)
+    assert again != make_realistic_set(mnist.x_test[:2000], mnist.y_test[:2000], per_kind=2, seed=1)
+
+
+def test_renderings_look_like_their_kind(renderings):
+    by_kind = {r.kind: Image.open(io.BytesIO(r.data)) for r in renderings}
+    assert by_kind["blue ink photo"].format == "JPEG" and by_kind["blue ink photo"].mode == "RGB"
+    canvas = by_kind["transparent canvas"]
+    assert canvas.format == "PNG" and canvas.mode == "RGBA"
+    assert np.asarray(canvas)[..., 3].min() == 0  # really transparent around the strokes
+    assert by_kind["small on a big photo"].size == (1200, 1200)
+    pen = np.asarray(by_kind["1-pixel pen lines"].convert("L")) < 128
+    assert pen.mean() < 0.01 and stroke_width(pen) <= 2.2
+
+
+def test_our_preprocessing_reaches_the_goal(scores):
+    assert scores["count"] == PER_KIND * len(REALISTIC_KINDS)
+    assert scores["ours"]["accuracy"] >= MIN_ACCURACY, scores["ours"]["by_kind"]
+
+
+def test_every_kind_is_handled(scores):
+    weak = {k: a for k, a in scores["ours"]["by_kind"].items() if a < MIN_KIND_ACCURACY}
+    assert not weak, weak
+
+
+def test_naive_pipeline_is_clearly_worse(scores):
+    assert scores["naive"]["accuracy"] <= scores["ours"]["accuracy"] - MIN_GAIN_OVER_NAIVE
+    # Dark ink on light paper fools it: it resizes the paper, not the digit.
+    assert scores["naive"]["by_kind"]["black ink photo"] < 0.5
