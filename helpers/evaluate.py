@@ -3,6 +3,7 @@ our preprocessing compares with a naive one on realistic images."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -106,6 +107,34 @@ def evaluate_probabilities(y_true: np.ndarray, probabilities: np.ndarray) -> Eva
     if probabilities.shape != (len(y_true), 10):
         raise ValueError(f"probabilities must have shape ({len(y_true)}, 10), got {probabilities.shape}")
     return Evaluation(y_true=y_true, probabilities=probabilities)
+
+
+TRUSTED_ACCURACY = 0.999
+"""Answers at or above the confidence threshold should be right this often (on validation)."""
+
+
+def choose_threshold(
+    confidence: np.ndarray, correct: np.ndarray, target: float = TRUSTED_ACCURACY
+) -> dict[str, float]:
+    """The lowest confidence whose answers at or above it are `target` accurate on this (validation) set.
+
+    Answers below it get flagged as unsure. Returns the threshold with the share
+    of answers it flags and the accuracy of those it keeps.
+    """
+    order = np.argsort(-np.asarray(confidence), kind="stable")
+    sorted_conf, sorted_ok = np.asarray(confidence)[order], np.asarray(correct)[order]
+    running = np.cumsum(sorted_ok) / np.arange(1, len(sorted_ok) + 1)
+    # Keep the largest top slice that meets the target; ties keep or drop together.
+    good = np.flatnonzero((running >= target) & np.append(sorted_conf[1:] < sorted_conf[:-1], True))
+    # Rounded down to 6 decimals, so the answer that set it is still kept.
+    threshold = math.floor(float(sorted_conf[good[-1]]) * 1e6) / 1e6 if good.size else 1.0
+    kept = np.asarray(confidence) >= threshold
+    return {
+        "value": threshold,
+        "target_accuracy": target,
+        "flagged_share": float(1 - kept.mean()),
+        "kept_accuracy": float(np.asarray(correct)[kept].mean()) if kept.any() else float("nan"),
+    }
 
 
 def compare_pipelines(model: Any, renderings: Sequence[Rendering]) -> dict[str, Any]:

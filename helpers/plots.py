@@ -250,3 +250,33 @@ def plot_time_to_accuracy(curves: Mapping[str, Sequence[Mapping[str, float]]], t
     ax.legend(loc="lower right")
     fig.tight_layout()
     return fig
+
+
+def plot_pipeline_comparison(by_kind: Mapping[str, Mapping[str, float]]) -> Figure:
+    """Accuracy per kind of image, one bar per pipeline (e.g. {"ours": {...}, "naive": {...}})."""
+    kinds = list(next(iter(by_kind.values())))
+    rows = [(kind, name, acc[kind]) for name, acc in by_kind.items() for kind in kinds]
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(kinds) + 1.2))
+    sns.barplot(x=[r[2] for r in rows], y=[r[0] for r in rows], hue=[r[1] for r in rows], orient="h", ax=ax)
+    ax.set(xlim=(0, 1), xlabel="accuracy", ylabel="", title="Photo-like images: preprocessing or not")
+    ax.legend(title="pipeline", loc="upper left", bbox_to_anchor=(1.01, 1))
+    fig.tight_layout()
+    return fig
+
+
+def plot_pipeline_examples(
+    originals: Sequence[np.ndarray], naive: np.ndarray, ours: np.ndarray, titles: Sequence[str]
+) -> Figure:
+    """One row per example: the image as given, what the naive resize makes of it, what ours makes."""
+    fig, axes = plt.subplots(len(originals), 3, figsize=(6, 1.9 * len(originals)), squeeze=False)
+    for row, (original, naive_image, our_image, title) in enumerate(
+        zip(originals, naive, ours, titles, strict=True)
+    ):
+        for ax, image, label in zip(
+            axes[row], (original, naive_image, our_image), (title, "naive 28x28", "ours 28x28"), strict=True
+        ):
+            ax.imshow(image, cmap=None if image.ndim == 3 else "gray")
+            ax.set_title(label, fontsize=9)
+            ax.axis("off")
+    fig.tight_layout()
+    return fig

@@ -28,7 +28,8 @@ from helpers.preprocess import ImageError, preprocess_image, split_digits
 
 DEFAULT_MODEL = run_paths().model_file
 LOW_CONFIDENCE = 0.6
-"""Answers below this probability are flagged as not to be trusted."""
+"""Answers below this probability are flagged as not to be trusted, unless the model's run
+record holds a threshold chosen on validation data (see `helpers.evaluate.choose_threshold`)."""
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
 
@@ -122,7 +123,29 @@ def load_model(path: str | os.PathLike[str] | None = None) -> Any:
         raise ModelError(
             f"{shown}: the model maps {in_shape} to {out_shape}; a digit model maps (28, 28, 1) to (10,)"
         )
+    set_threshold(model, read_threshold(path.with_suffix(".json")))
     return model
+
+
+_THRESHOLDS: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+
+
+def read_threshold(record_file: Path) -> float:
+    """The confidence threshold in a run record (`models/best_model.json`), or `LOW_CONFIDENCE`."""
+    try:
+        return float(json.loads(record_file.read_text())["confidence_threshold"]["value"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return LOW_CONFIDENCE
+
+
+def set_threshold(model: Any, threshold: float) -> None:
+    """Flag this model's answers below `threshold` as unsure."""
+    _THRESHOLDS[model] = float(threshold)
+
+
+def threshold_of(model: Any) -> float:
+    """The probability below which this model's answers are flagged as unsure."""
+    return _THRESHOLDS.get(model, LOW_CONFIDENCE)
 
 
 _FORWARD: weakref.WeakKeyDictionary[Any, Callable[[np.ndarray], Any]] = weakref.WeakKeyDictionary()
@@ -158,8 +181,10 @@ def predict_probabilities(model: Any, images: np.ndarray, batch_size: int = 1024
     return np.concatenate(chunks) if chunks else np.zeros((0, 10), dtype=np.float32)
 
 
-def make_prediction(source: str, probabilities: np.ndarray, top_k: int = 3) -> Prediction:
-    """Turn one row of probabilities into a `Prediction`, flagged when unsure."""
+def make_prediction(
+    source: str, probabilities: np.ndarray, top_k: int = 3, threshold: float = LOW_CONFIDENCE
+) -> Prediction:
+    """Turn one row of probabilities into a `Prediction`, flagged when below `threshold`."""
     order = np.argsort(-probabilities)[:top_k]
     best = int(order[0])
     return Prediction(
@@ -167,7 +192,7 @@ def make_prediction(source: str, probabilities: np.ndarray, top_k: int = 3) -> P
         digit=best,
         probability=float(probabilities[best]),
         top_k=[(int(d), float(probabilities[d])) for d in order],
-        flagged=bool(probabilities[best] < LOW_CONFIDENCE),
+        flagged=bool(probabilities[best] < threshold),
     )
 
 
@@ -185,7 +210,7 @@ def predict_images(model: Any, sources: Iterable[Any], top_k: int = 3) -> list[P
     if ready:
         probabilities = predict_probabilities(model, np.stack([image for _, image in ready]))
         for (index, _), row in zip(ready, probabilities, strict=True):
-            results[index] = make_prediction(results[index].source, row, top_k)
+            results[index] = make_prediction(results[index].source, row, top_k, threshold_of(model))
     return results
 
 
@@ -210,7 +235,7 @@ def predict_numbers(model: Any, sources: Iterable[Any], top_k: int = 3) -> list[
         rows = iter(probabilities)
         for index, images in ready:
             source = results[index].source
-            digits = [make_prediction(source, next(rows), top_k) for _ in images]
+            digits = [make_prediction(source, next(rows), top_k, threshold_of(model)) for _ in images]
             results[index] = make_number_prediction(source, digits)
     return results
 

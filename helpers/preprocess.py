@@ -282,7 +282,10 @@ def clean_image(
     flat = remove_background(ink)
     mask = keep_digit_strokes(flat)
     if not mask.any():
-        raise ImageError(f"{name}: no digit found (the image looks blank); check the file")
+        raise ImageError(
+            f"{name}: no digit found (no strokes stand out: the image is blank, or only noise or texture); "
+            "check the file"
+        )
     return str(name), original, grey, flat, mask
 
 

@@ -88,6 +88,34 @@ def _disc(diameter: int) -> np.ndarray:
     return (yy**2 + xx**2) <= r**2
 
 
+def render_row(
+    digits: list[np.ndarray] | np.ndarray,
+    rng: np.random.Generator,
+    gaps: list[int] | tuple[int, ...] | None = None,
+    ink: tuple[int, int, int] = INKS["black"],
+    margin: int = 40,
+    cell: int = 96,
+) -> Image.Image:
+    """Paste 28x28 digits side by side as dark ink on lit, grainy off-white paper (RGB).
+
+    Each digit's box is `cell` pixels wide; `gaps` are the pixels between
+    neighbouring boxes (negative: they overlap), 0 by default.
+    """
+    gaps = [0] * (len(digits) - 1) if gaps is None else list(gaps)
+    lefts = np.cumsum([margin] + [cell + gap for gap in gaps])
+    height, width = cell + 2 * margin, int(lefts[-1]) + cell + margin
+    coverage = np.zeros((height, width), np.float32)
+    for left, digit in zip(lefts, digits, strict=True):
+        glyph = Image.fromarray(digit).resize((cell, cell), Image.Resampling.BICUBIC)
+        region = coverage[margin : margin + cell, left : left + cell]
+        np.maximum(region, np.asarray(glyph, np.float32) / 255, out=region)
+    yy, xx = np.mgrid[0:height, 0:width] / max(height, width)
+    light = 0.8 + 0.15 * xx - 0.1 * yy
+    paper = np.array([245, 238, 220], np.float32) * light[..., None] + rng.normal(0, 6, (height, width, 1))
+    rgb = paper * (1 - coverage[..., None]) + np.array(ink, np.float32) * coverage[..., None]
+    return Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8), "RGB")
+
+
 def render_on_canvas(digit: np.ndarray, size: int = 280) -> Image.Image:
     """Render a digit as dark strokes on a transparent canvas (RGBA), like a drawing app."""
     glyph = Image.fromarray(digit).resize((size, size), Image.Resampling.BICUBIC)

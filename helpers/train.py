@@ -23,8 +23,9 @@ import tensorflow as tf
 from helpers.artifacts import save_json, write_atomic
 from helpers.config import PROJECT_ROOT, RunPaths, TrainConfig
 from helpers.data import Split
+from helpers.evaluate import choose_threshold
 from helpers.models import build_model, combine_models, count_parameters
-from helpers.predict import predict_probabilities
+from helpers.predict import predict_probabilities, set_threshold
 
 
 @dataclass
@@ -229,7 +230,12 @@ def train_model(
             histories.append(hist)
             seconds += member_seconds
         best = members[0] if len(members) == 1 else combine_models(members)
-        val_loss, val_accuracy = evaluate_split(best, split.x_val, split.y_val)
+        val_probabilities = predict_probabilities(best, split.x_val)
+        val_loss, val_accuracy = score_probabilities(val_probabilities, split.y_val)
+        threshold = choose_threshold(
+            val_probabilities.max(axis=1), val_probabilities.argmax(axis=1) == split.y_val
+        )
+        set_threshold(best, threshold["value"])
         write_atomic(paths.model_file, best.save)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -243,6 +249,7 @@ def train_model(
         data_sha256=data_sha256,
         model_file=paths.model_file,
     )
+    record["confidence_threshold"] = threshold
     if len(members) > 1:
         record["seconds_per_epoch"] = round(seconds / sum(len(h["loss"]) for h in histories), 2)
         record["members"] = [
@@ -259,7 +266,11 @@ def train_model(
 
 def evaluate_split(model: Any, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Mean cross-entropy and accuracy of `model` (Keras or LiteRT) on images `x`, labels `y`."""
-    probabilities = predict_probabilities(model, x)
+    return score_probabilities(predict_probabilities(model, x), y)
+
+
+def score_probabilities(probabilities: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of class probabilities (N, 10) against labels `y`."""
     picked = probabilities[np.arange(len(y)), y]
     loss = float(-np.mean(np.log(np.clip(picked, 1e-7, 1.0))))
     return loss, float((probabilities.argmax(axis=1) == y).mean())

@@ -109,3 +109,23 @@ def test_all_wrong_gives_strict_json_metrics():
     metrics = evaluate_probabilities([0, 1], np.eye(10)[[1, 0]]).to_metrics()
     assert metrics["confidence"]["mean_correct"] is None
     json.dumps(metrics, allow_nan=False)
+
+
+def test_threshold_keeps_the_confident_slice_that_meets_the_target():
+    from helpers.evaluate import choose_threshold
+
+    confidence = np.array([0.99, 0.98, 0.97, 0.90, 0.80, 0.70, 0.60, 0.50])
+    correct = np.array([True, True, True, True, False, True, False, True])
+    chosen = choose_threshold(confidence, correct, target=0.999)
+    assert chosen["value"] == 0.9  # everything at or above 0.90 is right; 0.80 is wrong
+    assert chosen["flagged_share"] == 0.5 and chosen["kept_accuracy"] == 1.0
+    assert choose_threshold(confidence, correct, target=0.75)["value"] == 0.5  # 6 of 8 right
+    assert choose_threshold(confidence, ~correct, target=0.9)["value"] == 1.0  # nothing can be trusted
+
+
+def test_threshold_does_not_split_ties():
+    from helpers.evaluate import choose_threshold
+
+    confidence = np.array([0.9, 0.8, 0.8, 0.7])
+    correct = np.array([True, True, False, True])
+    assert choose_threshold(confidence, correct, target=0.99)["value"] == 0.9

@@ -88,7 +88,7 @@ def test_predict_folder_on_samples(tiny_model):
         probs = [q for _, q in p.top_k]
         assert probs == sorted(probs, reverse=True)
         assert p.probability == probs[0]
-        assert p.flagged == (p.probability < 0.6)
+        assert p.flagged == (p.probability < predict.threshold_of(tiny_model))
 
 
 def test_good_and_bad_inputs_in_one_batch(tiny_model, tmp_path):
@@ -198,6 +198,7 @@ def test_tflite_exports_load_and_agree_with_keras(tflite_files, tiny_model, tiny
         agreement = (lite_p.argmax(1) == keras_p.argmax(1)).mean()
         assert agreement >= (0.999 if path == float_file else 0.97)
     assert predict.predict_probabilities(lite, x[:1]).shape == (1, 10)  # batch size changes work
+    assert predict.threshold_of(lite) == predict.LOW_CONFIDENCE  # no run record beside the export
 
 
 def test_cli_takes_a_tflite_model(tflite_files, capsys):

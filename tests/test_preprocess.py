@@ -230,3 +230,16 @@ def test_strokes_of_normal_width_are_not_widened():
     assert preprocess.stroke_width(mask) == pytest.approx(15, rel=0.15)
     same_cleaned, same_mask = preprocess.thicken_thin_strokes(cleaned, mask)
     assert same_mask is mask and same_cleaned is cleaned
+
+
+@pytest.mark.parametrize("blur", [0, 1, 3])
+def test_random_noise_is_never_a_confident_digit(tiny_model, blur):
+    from helpers.predict import predict_image, threshold_of
+
+    noise = np.random.default_rng(blur).integers(0, 256, (200, 200)).astype(np.float32)
+    noise = ndimage.gaussian_filter(noise, blur) if blur else noise
+    answer = predict_image(tiny_model, np.clip(noise, 0, 255).astype(np.uint8))
+    if answer.ok:  # something stroke-like was found: the model must at least be unsure
+        assert answer.flagged and answer.probability < threshold_of(tiny_model)
+    else:
+        assert re.search(r"no digit found \(no strokes stand out: .*noise", answer.error)

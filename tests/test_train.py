@@ -177,3 +177,15 @@ def test_ensemble_run_saves_one_averaging_model(tmp_path, tiny_run):
     assert record["validation"]["accuracy"] == pytest.approx(accuracy, abs=1e-6)
     assert record["validation"]["accuracy"] > 0.6
     assert sorted(p.name for p in paths.models.iterdir()) == ["best_model.json", "best_model.keras"]
+
+
+def test_record_holds_a_confidence_threshold_chosen_on_validation(tiny_run, tiny_model):
+    from helpers.predict import threshold_of
+
+    chosen = tiny_run.result.record["confidence_threshold"]
+    assert 0 < chosen["value"] <= 1 and chosen["target_accuracy"] == 0.999
+    # The weak tiny model must flag a good share of its answers to be 99.9% right on the rest.
+    assert 0.05 < chosen["flagged_share"] < 1
+    assert chosen["kept_accuracy"] >= 0.999
+    assert threshold_of(tiny_model) == chosen["value"]  # load_model reads it from the record
+    assert threshold_of(tiny_run.result.model) == chosen["value"]
