@@ -26,9 +26,12 @@ REPORT := $(OUT)/report.html
 DATA := data/mnist.npz
 SAMPLES := $(wildcard data/samples/*)
 CORE := helpers/__init__.py helpers/config.py helpers/data.py helpers/artifacts.py
-TRAIN_SRC := $(CORE) helpers/models.py helpers/train.py
+# What each notebook's results depend on (editing preprocessing does not retrain).
+TRAIN_SRC := $(CORE) helpers/models.py helpers/train.py helpers/evaluate.py helpers/predict.py
 PLOT_SRC := helpers/plots.py
-EVAL_SRC := $(CORE) $(PLOT_SRC) helpers/evaluate.py helpers/predict.py helpers/preprocess.py
+WIDGET_SRC := helpers/widgets.py
+EVAL_SRC := $(CORE) $(PLOT_SRC) $(WIDGET_SRC) helpers/evaluate.py helpers/predict.py helpers/preprocess.py \
+	helpers/samples.py
 
 # Notebook N runs with papermill into $(NB_OUT); it lands there only when it
 # succeeds. A failure keeps the executed copy as NAME.failed.ipynb and stops make.
@@ -46,7 +49,7 @@ define papermill
 	fi
 endef
 
-.PHONY: help setup all train evaluate infer report test bench bench-quick lab lint format clean checked-outputs
+.PHONY: e2e help setup all train evaluate infer report test bench bench-quick lab lint format clean checked-outputs
 
 help: ## Show this help
 	@echo "digit-recognizer: a course on handwritten digit recognition. Usage: make TARGET [PROFILE=quick|best]"
@@ -70,7 +73,7 @@ report: $(REPORT) ## Render outputs/report.html from the executed notebooks
 $(NB_OUT)/01_explore.ipynb: notebooks/01_explore.ipynb $(CORE) $(PLOT_SRC) $(DATA) | $(STAMP)
 	$(call papermill,01_explore)
 
-$(NB_OUT)/02_train.ipynb: notebooks/02_train.ipynb $(TRAIN_SRC) $(DATA) | $(STAMP) $(NB_OUT)/01_explore.ipynb
+$(NB_OUT)/02_train.ipynb: notebooks/02_train.ipynb $(TRAIN_SRC) $(PLOT_SRC) $(WIDGET_SRC) $(DATA) | $(STAMP) $(NB_OUT)/01_explore.ipynb
 	$(call papermill,02_train,$$($(BIN)/python -m helpers.config $(PROFILE)))
 
 $(NB_OUT)/03_evaluate.ipynb: notebooks/03_evaluate.ipynb $(NB_OUT)/02_train.ipynb $(EVAL_SRC) | $(STAMP)
@@ -111,6 +114,14 @@ lint: $(STAMP) ## Check style with ruff
 format: $(STAMP) ## Format the code with ruff
 	$(BIN)/ruff format helpers tests tools benchmarks
 	$(BIN)/ruff check --fix helpers tests tools benchmarks
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+e2e: $(STAMP) ## Browser check: the widgets in JupyterLab (Chromium) and the report; screenshots in outputs/browser/
+	@command -v chromium >/dev/null || { echo "installing Debian's chromium (apt)"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends chromium >/dev/null; } \
+	  || { echo "e2e: could not install chromium; install Debian's chromium package"; exit 1; }
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-e2e.txt
+	$(BIN)/python tools/browser_check.py
 
 checked-outputs: $(STAMP) ## Store the quick run's NBVAL_CHECK_OUTPUT cell outputs in notebooks/ (after `make all PROFILE=quick`)
 	$(BIN)/python tools/store_checked_outputs.py build/quick/outputs/notebooks notebooks

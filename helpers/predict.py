@@ -116,6 +116,11 @@ def load_model(path: str | os.PathLike[str] | None = None) -> Any:
 
             model = keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:
+        if "safe_mode" in str(exc):
+            raise ModelError(
+                f"{shown}: refused to load: the model holds Python code (e.g. a Lambda layer), which could "
+                "run anything; use a model without custom code, or retrain it with `make train`"
+            ) from exc
         reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
         raise ModelError(f"{shown}: cannot load the model ({reason}); retrain it with `make train`") from exc
     in_shape, out_shape = tuple(model.input_shape[1:]), tuple(model.output_shape[1:])

@@ -55,6 +55,18 @@ def headline_html(rows: Sequence[tuple[str, str]]) -> str:
     return f'<table class="headline">{body}</table>'
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def keep_output(output: dict[str, Any]) -> bool:
+    """False for what a static page cannot use: stderr chatter and live widgets.
+
+    A widget cannot run in a static file; the notebooks show a static figure of
+    what it shows by default next to it, and that figure stays.
+    """
+    return output.get("name") != "stderr" and WIDGET_VIEW not in output.get("data", {})
+
+
 def merge_notebooks(paths: Sequence[Path], title_markdown: str) -> nbformat.NotebookNode:
     """One notebook: a title cell, then the cells of each notebook in order."""
     merged = nbformat.v4.new_notebook(metadata=nbformat.read(paths[0], as_version=4).metadata)
@@ -64,8 +76,8 @@ def merge_notebooks(paths: Sequence[Path], title_markdown: str) -> nbformat.Note
         for cell in notebook.cells:
             if "injected-parameters" in cell.metadata.get("tags", []):
                 continue
-            if cell.cell_type == "code":  # TensorFlow's start-up chatter is not for readers
-                cell.outputs = [o for o in cell.outputs if o.get("name") != "stderr"]
+            if cell.cell_type == "code":
+                cell.outputs = [o for o in cell.outputs if keep_output(o)]
             merged.cells.append(cell)
     return merged
 

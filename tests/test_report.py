@@ -44,6 +44,13 @@ def _fake_notebook(name):
         nbformat.v4.new_output("display_data", data={"image/png": _png_base64(), "text/plain": "<Figure>"}),
         nbformat.v4.new_output("stream", name="stderr", text="oneDNN stderr chatter marker\n"),
         nbformat.v4.new_output("stream", name="stdout", text=f"printed by {name}\n"),
+        nbformat.v4.new_output(
+            "display_data",
+            data={
+                "text/plain": "VBox(children=(widget marker,))",
+                "application/vnd.jupyter.widget-view+json": {"model_id": "abc", "version_major": 2},
+            },
+        ),
     ]
     notebook.cells += [injected, code]
     return notebook
@@ -101,6 +108,11 @@ def test_report_drops_stderr_code_and_injected_parameters(html):
     assert "distinctive_code_string_xyz" not in html
     assert "INJECTED_PARAMETER" not in html
     assert "injected output marker" not in html
+
+
+def test_report_drops_live_widgets_but_keeps_their_static_figures(html):
+    assert "widget marker" not in html and "widget-view" not in html
+    assert html.count("data:image/png;base64") >= 4  # each notebook's figure stays
 
 
 def test_report_keeps_markdown_and_stdout_in_notebook_order(html):

@@ -1,0 +1,386 @@
+"""The course's interactive pieces: a training panel (02), an error explorer (03), a drawing pad (04).
+
+Each is a small class holding ipywidgets. What a button does is a plain method
+(`TrainingPanel.train`, `ErrorExplorer.select`, `DrawingPad.draw_stroke`, ...),
+so tests drive them without a browser. Nothing trains or waits until someone
+presses a button: notebooks that display these run headless under papermill
+and nbval. Every panel keeps the last figure it drew in `.figure`, which is
+also what the static report shows in its place.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as w
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from IPython.display import display
+from matplotlib.figure import Figure
+from PIL import Image, ImageDraw
+
+from helpers.config import MODEL_NAMES, PROJECT_ROOT, TrainConfig, run_paths
+from helpers.data import split_train_val
+from helpers.evaluate import Evaluation
+from helpers.plots import plot_predictions, plot_preprocess_steps, plot_training_history
+from helpers.predict import make_prediction, predict_probabilities, threshold_of
+from helpers.preprocess import ImageError, preprocess_image
+
+WIDGET_RUNS = PROJECT_ROOT / "build" / "widget-runs"
+"""Where the training panel's runs go: never over `models/best_model.keras`."""
+PROTECTED_NAMES = ("best_model",)
+
+
+def show_figure(output: w.Output, figure: Figure) -> None:
+    """Replace what `output` shows with `figure` (and close it, so it is not shown twice)."""
+    with output:
+        output.clear_output(wait=True)
+        display(figure)
+    plt.close(figure)
+
+
+class LiveProgress(keras.callbacks.Callback):
+    """Moves the panel's progress bars, redraws its chart each epoch, and obeys its Stop button."""
+
+    def __init__(self, panel: TrainingPanel) -> None:
+        super().__init__()
+        self.panel = panel
+        self.history: dict[str, list[float]] = {}
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self.panel.batch_bar.value = 0
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if batch % 10 == 0:  # a widget message per batch would flood the browser
+            self.panel.batch_bar.value = batch + 1
+        if self.panel.stop_requested:
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(float(value))
+        self.panel.epoch_bar.value = epoch + 1
+        self.panel.batch_bar.value = self.panel.batch_bar.max
+        self.panel.draw_chart(self.history)
+        if self.panel.stop_requested:
+            self.model.stop_training = True
+
+
+class TrainingPanel:
+    """Sliders for the main hyperparameters, Train and Stop, a live chart, and a table of runs."""
+
+    def __init__(
+        self,
+        x_train: np.ndarray,
+        y_train: np.ndarray,
+        *,
+        defaults: TrainConfig | None = None,
+        runs_dir: str | Path = WIDGET_RUNS,
+        models_dir: str | Path | None = None,
+    ) -> None:
+        self.x_train, self.y_train = x_train, y_train
+        self.runs_dir = Path(runs_dir)
+        self.models_dir = Path(models_dir) if models_dir else run_paths().models
+        d = defaults or TrainConfig(epochs=3, train_subset=5000)
+        self.base = d
+        style = {"description_width": "110px"}
+        layout = w.Layout(width="420px")
+        common = {"continuous_update": False, "style": style, "layout": layout}
+        self.model_name = w.Dropdown(options=MODEL_NAMES, value=d.model, description="model", **common)
+        self.learning_rate = w.FloatLogSlider(
+            value=d.learning_rate, base=10, min=-4, max=-1, step=0.1, readout_format=".1e",
+            description="learning rate", **common,
+        )  # fmt: skip
+        self.epochs = w.IntSlider(value=d.epochs, min=1, max=30, description="epochs", **common)
+        self.batch_size = w.Dropdown(
+            options=[32, 64, 128, 256, 512], value=d.batch_size, description="batch size", **common
+        )
+        self.dropout = w.FloatSlider(
+            value=d.dropout, min=0, max=0.7, step=0.05, description="dropout", **common
+        )
+        self.train_subset = w.IntSlider(
+            value=d.train_subset or 54000, min=1000, max=54000, step=1000, description="training images",
+            **common,
+        )  # fmt: skip
+        self.augment = w.Checkbox(value=d.augment, description="augment", style=style)
+        self.seed = w.BoundedIntText(value=d.seed, min=0, max=2**31 - 1, description="seed", style=style)
+        self.train_button = w.Button(description="Train", button_style="primary", icon="play")
+        self.stop_button = w.Button(description="Stop", button_style="warning", icon="stop", disabled=True)
+        self.epoch_bar = w.IntProgress(value=0, min=0, max=1, description="epochs", style=style)
+        self.batch_bar = w.IntProgress(value=0, min=0, max=1, description="batches", style=style)
+        self.status = w.HTML("Set the sliders, then press <b>Train</b>.")
+        self.chart = w.Output()
+        self.table = w.HTML()
+        self.save_name = w.Text(placeholder="a name, e.g. my_model", description="save as", style=style)
+        self.save_button = w.Button(description="Save model", icon="save", disabled=True)
+        self.train_button.on_click(lambda _: self.start())
+        self.stop_button.on_click(lambda _: self.stop())
+        self.save_button.on_click(lambda _: self._save_clicked())
+        self.stop_requested = False
+        self.runs: list[dict[str, Any]] = []
+        self.last_run_dir: Path | None = None
+        self.figure: Figure | None = None
+        self._thread: threading.Thread | None = None
+        controls = [
+            self.model_name, self.learning_rate, self.epochs, self.batch_size, self.dropout,
+            self.train_subset, self.augment, self.seed,
+        ]  # fmt: skip
+        self.widget = w.VBox(
+            [
+                w.HBox([w.VBox(controls), w.VBox([self.epoch_bar, self.batch_bar, self.status])]),
+                w.HBox([self.train_button, self.stop_button]),
+                self.chart,
+                self.table,
+                w.HBox([self.save_name, self.save_button]),
+            ]
+        )
+
+    def config(self) -> TrainConfig:
+        """The `TrainConfig` the controls describe; raises ValueError naming a bad value."""
+        subset = self.train_subset.value
+        return TrainConfig(
+            model=self.model_name.value,
+            epochs=self.epochs.value,
+            batch_size=self.batch_size.value,
+            learning_rate=self.learning_rate.value,
+            dropout=self.dropout.value,
+            augment=self.augment.value,
+            seed=self.seed.value,
+            train_subset=0 if subset >= 54000 else subset,
+            ema=self.base.ema,
+            min_accuracy=0.0,
+        )
+
+    def train(self) -> dict[str, Any] | None:
+        """Train with the controls' settings (blocking); add a row to the run table and return it."""
+        self.stop_requested = False
+        try:
+            config = self.config()
+            split = split_train_val(
+                self.x_train, self.y_train, val_fraction=config.val_fraction, seed=config.seed,
+                train_subset=config.train_subset,
+            )  # fmt: skip
+        except ValueError as exc:
+            self.status.value = f"<span style='color:#b00'>Not started: {exc}</span>"
+            return None
+        self.epoch_bar.max, self.epoch_bar.value = config.epochs, 0
+        self.batch_bar.max = -(-len(split.y_train) // config.batch_size)
+        self.status.value = f"Training {config.model} on {len(split.y_train):,} images ..."
+        run_dir = self.runs_dir / f"run-{len(self.runs) + 1}-{time.strftime('%H%M%S')}"
+        from helpers.train import train_model  # TensorFlow-heavy: only when training
+
+        progress = LiveProgress(self)
+        began = time.perf_counter()
+        result = train_model(config, split, run_paths(run_dir), extra_callbacks=[progress], verbose=False)
+        row = {
+            "run": len(self.runs) + 1,
+            "model": config.model,
+            "learning rate": f"{config.learning_rate:.1e}",
+            "epochs": len(progress.history.get("loss", [])),
+            "batch": config.batch_size,
+            "dropout": config.dropout,
+            "augment": config.augment,
+            "images": len(split.y_train),
+            "seed": config.seed,
+            "val accuracy": round(result.record["validation"]["accuracy"], 4),
+            "seconds": round(time.perf_counter() - began, 1),
+            "stopped early": self.stop_requested,
+        }
+        self.runs.append(row)
+        self.last_run_dir = run_dir
+        self.table.value = pd.DataFrame(self.runs).to_html(index=False)
+        self.status.value = (
+            f"Done: validation accuracy <b>{row['val accuracy']:.2%}</b> in {row['seconds']:.0f} s"
+            + (" (stopped early)" if self.stop_requested else "")
+        )
+        self.save_button.disabled = False
+        return row
+
+    def start(self) -> None:
+        """Train in a background thread, so the Stop button and the chart stay live."""
+        if self._thread and self._thread.is_alive():
+            return
+        self.train_button.disabled, self.stop_button.disabled = True, False
+
+        def work() -> None:
+            try:
+                self.train()
+            except Exception as exc:  # shown in the panel; the kernel stays usable
+                self.status.value = f"<span style='color:#b00'>Training failed: {exc}</span>"
+            finally:
+                self.train_button.disabled, self.stop_button.disabled = False, True
+
+        self._thread = threading.Thread(target=work, daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Ask the running training to stop after the current batch."""
+        self.stop_requested = True
+        self.status.value = "Stopping after this batch ..."
+
+    def draw_chart(self, history: dict[str, list[float]]) -> None:
+        """Redraw the loss and accuracy curves so far."""
+        self.figure = plot_training_history(history)
+        show_figure(self.chart, self.figure)
+
+    def save(self, name: str) -> Path:
+        """Copy the last run's model to `models/NAME.keras` (with its record); never `best_model`."""
+        name = name.strip()
+        if not name or not name.replace("_", "").replace("-", "").isalnum():
+            raise ValueError(f"name must be letters, digits, '-' or '_', got {name!r}")
+        if name in PROTECTED_NAMES:
+            raise ValueError(f"{name!r} is the course's trained model; choose another name")
+        if self.last_run_dir is None:
+            raise ValueError("nothing to save yet: train a model first")
+        source = run_paths(self.last_run_dir)
+        target = self.models_dir / f"{name}.keras"
+        if target.exists():
+            raise ValueError(f"{target.name} exists already; choose another name")
+        self.models_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source.model_file, target)
+        shutil.copyfile(source.record_file, target.with_suffix(".json"))
+        return target
+
+    def _save_clicked(self) -> None:
+        try:
+            path = self.save(self.save_name.value)
+            self.status.value = f"Saved <code>{path}</code>"
+        except ValueError as exc:
+            self.status.value = f"<span style='color:#b00'>Not saved: {exc}</span>"
+
+
+class ErrorExplorer:
+    """Pick a cell of the confusion matrix (true, predicted) and browse its misclassified digits."""
+
+    def __init__(self, images: np.ndarray, evaluation: Evaluation, per_page: int = 6) -> None:
+        self.images, self.evaluation, self.per_page = images, evaluation, per_page
+        cm = evaluation.confusion()
+        np.fill_diagonal(cm, 0)
+        true, pred = np.unravel_index(int(np.argmax(cm)), cm.shape)
+        digits = [(str(d), d) for d in range(10)]
+        self.true = w.Dropdown(options=digits, value=int(true), description="true")
+        self.pred = w.Dropdown(options=digits, value=int(pred), description="predicted")
+        self.page = w.IntSlider(value=0, min=0, max=0, description="page", continuous_update=False)
+        self.summary = w.HTML()
+        self.output = w.Output()
+        self.figure: Figure | None = None
+        for control in (self.true, self.pred, self.page):
+            control.observe(lambda _: self.show(), names="value")
+        self.widget = w.VBox([w.HBox([self.true, self.pred, self.page]), self.summary, self.output])
+        self.show()
+
+    def select(self, true: int, pred: int) -> np.ndarray:
+        """Choose a cell; return the indices of its errors, most confident first."""
+        self.true.value, self.pred.value = true, pred  # each change redraws
+        return self.cell_errors()
+
+    def cell_errors(self) -> np.ndarray:
+        """Indices (into the test set) of the chosen cell's mistakes, most confident first."""
+        return self.evaluation.errors(true=self.true.value, pred=self.pred.value)
+
+    def show(self) -> None:
+        """Draw the current page of the chosen cell's mistakes with their probabilities."""
+        errors = self.cell_errors()
+        pages = max(1, -(-len(errors) // self.per_page))
+        if self.page.max != pages - 1:
+            self.page.max = pages - 1
+        t, p = self.true.value, self.pred.value
+        self.summary.value = f"<b>{len(errors)}</b> test digits that are {t} were read as {p}."
+        shown = errors[self.page.value * self.per_page :][: self.per_page]
+        if len(shown) == 0:
+            self.figure = None
+            with self.output:
+                self.output.clear_output()
+            return
+        titles = [f"#{i}: true {t}" for i in shown]
+        self.figure = plot_predictions(self.images[shown], self.evaluation.probabilities[shown], titles)
+        show_figure(self.output, self.figure)
+
+
+class DrawingPad:
+    """Draw a digit with the mouse, or upload an image; see the preprocessing and the top 3."""
+
+    SIZE = 280
+    PEN = 18
+
+    def __init__(self, model: Any) -> None:
+        from ipycanvas import Canvas
+
+        self.model = model
+        self.canvas = Canvas(width=self.SIZE, height=self.SIZE, layout=w.Layout(border="1px solid #999"))
+        self.canvas.line_width, self.canvas.line_cap, self.canvas.line_join = self.PEN, "round", "round"
+        self.clear_button = w.Button(description="Clear", icon="eraser")
+        self.upload = w.FileUpload(accept="image/*", multiple=False, description="Upload image")
+        self.answer = w.HTML("Draw a digit in the box, or upload an image.")
+        self.output = w.Output()
+        self.figure: Figure | None = None
+        self.prediction = None
+        self._stroke: list[tuple[float, float]] = []
+        self.canvas.on_mouse_down(self._down)
+        self.canvas.on_mouse_move(self._move)
+        self.canvas.on_mouse_up(self._up)
+        self.clear_button.on_click(lambda _: self.clear())
+        self.upload.observe(lambda change: self._uploaded(change["new"]), names="value")
+        self.clear()
+        self.widget = w.VBox(
+            [w.HBox([self.canvas, w.VBox([self.clear_button, self.upload, self.answer])]), self.output]
+        )
+
+    def clear(self) -> None:
+        """Wipe the pad (white paper)."""
+        self.paper = Image.new("L", (self.SIZE, self.SIZE), 255)
+        self.canvas.fill_style = "white"
+        self.canvas.fill_rect(0, 0, self.SIZE, self.SIZE)
+        self.canvas.stroke_style = "black"
+
+    def draw_stroke(self, points: Sequence[tuple[float, float]]) -> None:
+        """Draw one pen stroke through `points` (canvas pixels), then predict what is on the pad."""
+        points = [(float(x), float(y)) for x, y in points]
+        if len(points) == 1:
+            points = points * 2
+        self.canvas.stroke_lines(points)
+        ImageDraw.Draw(self.paper).line(points, fill=0, width=self.PEN, joint="curve")
+        r = self.PEN / 2
+        for x, y in (points[0], points[-1]):  # round pen ends, as on the canvas
+            ImageDraw.Draw(self.paper).ellipse((x - r, y - r, x + r, y + r), fill=0)
+        self.predict(self.paper)
+
+    def predict(self, source: Any) -> None:
+        """Preprocess `source`, show every step and the top-3 probabilities."""
+        try:
+            steps = preprocess_image(source).steps
+        except ImageError as exc:
+            self.prediction, self.figure = None, None
+            self.answer.value = f"<span style='color:#b00'>{exc}</span>"
+            return
+        probabilities = predict_probabilities(self.model, steps["28x28"][None])[0]
+        self.prediction = make_prediction("pad", probabilities, 3, threshold_of(self.model))
+        tops = ", ".join(f"{d}: {q:.1%}" for d, q in self.prediction.top_k)
+        unsure = " (unsure)" if self.prediction.flagged else ""
+        self.answer.value = f"<b style='font-size:2em'>{self.prediction.digit}</b>{unsure}<br>{tops}"
+        self.figure = plot_preprocess_steps(steps, caption=f"read as {self.prediction.digit}")
+        show_figure(self.output, self.figure)
+
+    def _down(self, x: float, y: float) -> None:
+        self._stroke = [(x, y)]
+
+    def _move(self, x: float, y: float) -> None:
+        if self._stroke:
+            self.canvas.stroke_line(*self._stroke[-1], x, y)
+            self._stroke.append((x, y))
+
+    def _up(self, x: float, y: float) -> None:
+        if self._stroke:
+            self.draw_stroke([*self._stroke, (x, y)])
+        self._stroke = []
+
+    def _uploaded(self, files: Sequence[dict[str, Any]]) -> None:
+        if files:
+            self.predict(bytes(files[0]["content"]))

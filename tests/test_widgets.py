@@ -1,0 +1,161 @@
+"""The widgets' logic without a browser: train from the panel, browse errors, draw and upload digits."""
+
+import hashlib
+import threading
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from helpers.config import PROJECT_ROOT
+from helpers.evaluate import evaluate_probabilities
+from helpers.predict import load_model, predict_probabilities
+from helpers.widgets import DrawingPad, ErrorExplorer, TrainingPanel
+
+BEST_MODEL = PROJECT_ROOT / "models" / "best_model.keras"
+
+
+def _fingerprint(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns
+
+
+@pytest.fixture
+def panel(tmp_path, mnist):
+    panel = TrainingPanel(
+        mnist.x_train, mnist.y_train, runs_dir=tmp_path / "runs", models_dir=tmp_path / "models"
+    )
+    panel.model_name.value, panel.epochs.value, panel.batch_size.value = "mlp", 2, 64
+    panel.train_subset.value = 2000
+    return panel
+
+
+def test_panel_trains_charts_and_tabulates_without_touching_the_course_model(panel):
+    before = _fingerprint(BEST_MODEL)
+    row = panel.train()
+    assert row["model"] == "mlp" and row["epochs"] == 2 and row["images"] == 2000
+    assert row["val accuracy"] > 0.8
+    assert panel.epoch_bar.value == 2 and panel.batch_bar.value == panel.batch_bar.max == 32
+    assert panel.figure is not None and len(panel.figure.axes) == 2  # loss and accuracy
+    assert panel.table.value.count("<tr") == 2  # header and one run
+    assert "validation accuracy" in panel.status.value
+    assert _fingerprint(BEST_MODEL) == before
+    panel.learning_rate.value = 1e-3
+    panel.train()
+    assert panel.table.value.count("<tr") == 3
+    assert [r["learning rate"] for r in panel.runs] == ["3.0e-03", "1.0e-03"]
+
+
+def test_panel_reads_every_control_into_the_config(panel):
+    panel.augment.value, panel.dropout.value, panel.seed.value = False, 0.4, 9
+    config = panel.config()
+    assert (config.model, config.epochs, config.batch_size, config.train_subset) == ("mlp", 2, 64, 2000)
+    assert (config.augment, config.dropout, config.seed) == (False, 0.4, 9)
+    panel.train_subset.value = 54000
+    assert panel.config().train_subset == 0  # all of the training split
+
+
+def test_panel_reports_bad_settings_instead_of_training(tmp_path, mnist):
+    small = TrainingPanel(mnist.x_train[:1000], mnist.y_train[:1000], runs_dir=tmp_path / "runs")
+    small.train_subset.value = 5000
+    assert small.train() is None
+    assert "Not started: train_subset must be at most 900" in small.status.value
+    assert not (tmp_path / "runs").exists()
+
+
+def test_stop_button_ends_training_early(panel):
+    panel.epochs.value = 20
+    panel.start()
+    deadline = time.monotonic() + 120
+    while panel.batch_bar.value == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert panel.stop_button.disabled is False
+    panel.stop()
+    panel._thread.join(timeout=120)
+    assert not panel._thread.is_alive()
+    assert panel.runs[-1]["stopped early"] is True
+    assert panel.runs[-1]["epochs"] < 20
+    assert panel.train_button.disabled is False and panel.stop_button.disabled is True
+
+
+def test_saving_refuses_the_course_model_and_keeps_others(panel, tmp_path):
+    with pytest.raises(ValueError, match="nothing to save yet"):
+        panel.save("mine")
+    panel.train()
+    with pytest.raises(ValueError, match="'best_model' is the course's trained model"):
+        panel.save("best_model")
+    with pytest.raises(ValueError, match="name must be letters"):
+        panel.save("../escape")
+    saved = panel.save("mine")
+    assert saved == tmp_path / "models" / "mine.keras" and saved.with_suffix(".json").is_file()
+    assert load_model(saved).name == "mlp"
+    with pytest.raises(ValueError, match=r"mine\.keras exists already"):
+        panel.save("mine")
+
+
+@pytest.fixture(scope="module")
+def explorer(mnist, tiny_model):
+    x = mnist.x_test[:2000]
+    evaluation = evaluate_probabilities(mnist.y_test[:2000], predict_probabilities(tiny_model, x / 255.0))
+    return ErrorExplorer(x, evaluation, per_page=4)
+
+
+def test_explorer_opens_on_the_largest_confusion(explorer):
+    true, pred, count = explorer.evaluation.top_confusions(1)[0]
+    assert (explorer.true.value, explorer.pred.value) == (true, pred)
+    assert f"<b>{count}</b> test digits that are {true} were read as {pred}" in explorer.summary.value
+    assert len(explorer.figure.axes) == 2 * min(4, count)
+
+
+def test_explorer_lists_only_the_chosen_cell(explorer):
+    cm = explorer.evaluation.confusion()
+    true, pred = 4, 9
+    errors = explorer.select(true, pred)
+    assert len(errors) == cm[true, pred]
+    assert (explorer.evaluation.y_true[errors] == true).all()
+    assert (explorer.evaluation.y_pred[errors] == pred).all()
+    assert explorer.page.max == max(0, -(-len(errors) // 4) - 1)
+    explorer.select(3, 3)  # the diagonal holds no errors
+    assert explorer.figure is None and "<b>0</b>" in explorer.summary.value
+
+
+@pytest.fixture(scope="module")
+def pad():
+    return DrawingPad(load_model())
+
+
+def test_pad_reads_a_drawn_one_and_seven(pad):
+    pad.clear()
+    pad.draw_stroke([(140, 40), (138, 150), (136, 240)])
+    assert pad.prediction.digit == 1
+    pad.clear()
+    pad.draw_stroke([(70, 60), (210, 60)])  # the bar ...
+    pad.draw_stroke([(210, 60), (150, 160), (110, 240)])  # ... then the stem
+    assert pad.prediction.digit == 7
+    assert list(pad.prediction.top_k[0]) == [7, pad.prediction.probability]
+    assert pad.figure is not None and len(pad.figure.axes) == 5  # every preprocessing step
+    assert "<b style='font-size:2em'>7</b>" in pad.answer.value
+
+
+def test_pad_reads_a_drawn_zero(pad):
+    pad.clear()
+    angles = np.linspace(0, 2 * np.pi, 40)
+    pad.draw_stroke([(140 + 60 * np.sin(a), 140 - 95 * np.cos(a)) for a in angles])
+    assert pad.prediction.digit == 0
+
+
+def test_pad_upload_and_blank_image(pad):
+    sample = PROJECT_ROOT / "data" / "samples" / "4_black_ink.jpg"
+    pad._uploaded([{"name": sample.name, "content": memoryview(sample.read_bytes())}])
+    assert pad.prediction.digit == 4
+    pad.predict(Image.new("L", (280, 280), 255))
+    assert pad.prediction is None and "no digit found" in pad.answer.value
+
+
+def test_panel_start_does_not_block(panel):
+    began = time.monotonic()
+    panel.start()
+    assert time.monotonic() - began < 2  # returns at once; training runs in a thread
+    assert isinstance(panel._thread, threading.Thread)
+    panel._thread.join(timeout=300)
+    assert panel.runs and panel.runs[-1]["epochs"] == 2

@@ -1,0 +1,201 @@
+"""End-to-end check in a real browser: JupyterLab shows the widgets, and the report opens.
+
+Starts JupyterLab headless on a free localhost port, opens quick-profile copies
+of 02_train and 04_infer in Debian's Chromium (driven by Playwright, pointed at
+/usr/bin/chromium since Playwright's own browser download needs the internet),
+runs every cell, and checks that the sliders, the Train button and the drawing
+canvas rendered. In 02 it presses Train and waits for the run table; in 04 it
+draws a stroke on the canvas and waits for an answer. Then it opens
+outputs/report.html. Screenshots go to outputs/browser/.
+
+Run with `make e2e`; exits 1 with a one-line reason if any check fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import papermill as pm
+
+PROJECT = Path(__file__).resolve().parent.parent
+WORK = PROJECT / "build" / "e2e"
+SHOTS = PROJECT / "outputs" / "browser"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+QUICK = {"EPOCHS": 1, "TRAIN_SUBSET": 3000, "BATCH_SIZE": 32, "MIN_ACCURACY": 0.5, "PER_KIND": 3}
+
+
+class CheckFailedError(RuntimeError):
+    """One end-to-end check did not hold."""
+
+
+def prepare(name: str) -> Path:
+    """A copy of notebooks/NAME.ipynb with the quick parameters injected, under build/e2e/."""
+    target = WORK / "notebooks" / f"{name}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    notebook = pm.inspect_notebook(PROJECT / "notebooks" / f"{name}.ipynb")
+    params = {k: v for k, v in QUICK.items() if k in notebook} | {"RUN_DIR": str(WORK)}
+    if "SAMPLES_DIR" in notebook:
+        params["SAMPLES_DIR"] = str(PROJECT / "data" / "samples")
+    pm.execute_notebook(
+        PROJECT / "notebooks" / f"{name}.ipynb",
+        target,
+        parameters=params,
+        prepare_only=True,
+        log_output=False,
+    )
+    return target
+
+
+def free_port() -> int:
+    """A localhost port nobody listens on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_lab(port: int, token: str) -> subprocess.Popen:
+    """JupyterLab, headless, serving the project folder; waits until it answers."""
+    log = (WORK / "jupyterlab.log").open("w")
+    lab = subprocess.Popen(
+        [
+            sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+            f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={PROJECT}",
+            "--ServerApp.disable_check_xsrf=True", "--LabApp.news_url=", "--allow-root",
+        ],
+        stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT,
+    )  # fmt: skip
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={token}", timeout=2)
+            return lab
+        except OSError:
+            if lab.poll() is not None:
+                break
+            time.sleep(0.5)
+    lab.kill()
+    raise CheckFailedError(f"JupyterLab did not start on port {port}; see {WORK / 'jupyterlab.log'}")
+
+
+def run_all_cells(page, url: str, timeout_s: float) -> None:
+    """Open a notebook and run every cell, waiting until the kernel is idle again."""
+    page.goto(url)
+    page.wait_for_selector(".jp-Notebook", timeout=60_000)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60_000)
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_text("Run All Cells", exact=True).click()
+    page.wait_for_timeout(2000)
+    page.wait_for_selector(
+        ".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=int(timeout_s * 1000)
+    )
+    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    traceback = page.locator(".jp-RenderedText[data-mime-type='application/vnd.jupyter.error']")
+    if traceback.count():
+        raise CheckFailedError(f"{url}: a cell failed: {traceback.first.inner_text()[:300]}")
+    del errors  # stderr (TensorFlow's start-up lines) is not a failure
+
+
+def check_train_panel(page, base: str) -> None:
+    """02_train: the panel's sliders and buttons render; Train adds a run to the table."""
+    run_all_cells(page, f"{base}/lab/tree/build/e2e/notebooks/02_train.ipynb", 600)
+    sliders = page.locator(".widget-slider, .jupyter-widget-slider, .widget-hslider")
+    if sliders.count() < 4:
+        raise CheckFailedError(f"02_train: expected the panel's sliders, found {sliders.count()}")
+    train = page.get_by_role("button", name="Train")
+    if not train.count():
+        raise CheckFailedError("02_train: no Train button rendered")
+    train.last.scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "02_train_panel.png"), full_page=False)
+    train.last.click()
+    page.get_by_text("val accuracy").first.wait_for(timeout=300_000)
+    page.get_by_text("Done: validation accuracy").first.scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / "02_train_panel_after_training.png"), full_page=False)
+
+
+def check_drawing_pad(page, base: str) -> None:
+    """04_infer: the drawing canvas renders, and a stroke drawn on it gets an answer."""
+    run_all_cells(page, f"{base}/lab/tree/build/e2e/notebooks/04_infer.ipynb", 600)
+    canvas = page.locator(".jp-OutputArea-output canvas")
+    if not canvas.count():
+        raise CheckFailedError("04_infer: the drawing pad's canvas did not render")
+    pad = canvas.last
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    if not box or box["width"] < 100:
+        raise CheckFailedError(f"04_infer: the canvas is missing or tiny ({box})")
+    page.get_by_role("button", name="Clear").last.click()
+    x, y = box["x"], box["y"]
+    page.mouse.move(x + box["width"] * 0.5, y + box["height"] * 0.15)
+    page.mouse.down()
+    for step in range(1, 11):
+        page.mouse.move(x + box["width"] * (0.5 - 0.01 * step), y + box["height"] * (0.15 + 0.07 * step))
+    page.mouse.up()
+    page.get_by_text("Draw a digit in the box").first.wait_for(state="detached", timeout=30_000)
+    page.screenshot(path=str(SHOTS / "04_infer_drawing_pad.png"), full_page=False)
+
+
+def check_report(page) -> None:
+    """outputs/report.html opens from disk, offline, with its headline table and figures."""
+    report = PROJECT / "outputs" / "report.html"
+    page.goto(report.as_uri())
+    page.wait_for_selector("table", timeout=30_000)
+    images = page.locator("img").count()
+    if images < 8:
+        raise CheckFailedError(f"report.html shows only {images} images")
+    page.screenshot(path=str(SHOTS / "report.png"), full_page=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every browser check; print one line per check."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.parse_args(argv)
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        print(
+            f"browser check: no Chromium at {CHROMIUM}; install Debian's `chromium` package", file=sys.stderr
+        )
+        return 1
+    shutil.rmtree(WORK, ignore_errors=True)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for name in ("02_train", "04_infer"):
+        prepare(name)
+    port, token = free_port(), secrets.token_hex(16)
+    lab = start_lab(port, token)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(f"{base}/lab?token={token}")
+            for name, check in (
+                ("02_train panel", lambda: check_train_panel(page, base)),
+                ("04_infer drawing pad", lambda: check_drawing_pad(page, base)),
+                ("report.html", lambda: check_report(page)),
+            ):
+                began = time.monotonic()
+                check()
+                print(f"browser check: {name}: ok ({time.monotonic() - began:.0f} s)", flush=True)
+            browser.close()
+    except (CheckFailedError, PlaywrightError) as exc:
+        print(f"browser check failed: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 1
+    finally:
+        lab.terminate()
+        lab.wait(timeout=30)
+    print(f"browser check: screenshots in {SHOTS.relative_to(PROJECT)}/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
