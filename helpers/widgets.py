@@ -10,6 +10,8 @@ also what the static report shows in its place.
 
 from __future__ import annotations
 
+import base64
+import io
 import shutil
 import threading
 import time
@@ -22,7 +24,6 @@ import keras
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from IPython.display import display
 from matplotlib.figure import Figure
 from PIL import Image, ImageDraw
 
@@ -36,14 +37,24 @@ from helpers.preprocess import ImageError, preprocess_image
 WIDGET_RUNS = PROJECT_ROOT / "build" / "widget-runs"
 """Where the training panel's runs go: never over `models/best_model.keras`."""
 PROTECTED_NAMES = ("best_model",)
+PAD_PROMPT = "Draw a digit in the box, or upload an image."
+MIN_BN_STEPS = 300
+"""Fewer training steps than this leave batch normalisation's running statistics unsettled."""
 
 
 def show_figure(output: w.Output, figure: Figure) -> None:
-    """Replace what `output` shows with `figure` (and close it, so it is not shown twice)."""
-    with output:
-        output.clear_output(wait=True)
-        display(figure)
+    """Make `output` show `figure` as a PNG (and close it, so it is not shown twice).
+
+    It sets the widget's outputs directly rather than using `with output:`, which
+    does not work from the training thread.
+    """
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
     plt.close(figure)
+    png = base64.b64encode(buffer.getvalue()).decode("ascii")
+    output.outputs = (
+        {"output_type": "display_data", "data": {"image/png": png, "text/plain": "<Figure>"}, "metadata": {}},
+    )
 
 
 class LiveProgress(keras.callbacks.Callback):
@@ -88,7 +99,8 @@ class TrainingPanel:
         self.x_train, self.y_train = x_train, y_train
         self.runs_dir = Path(runs_dir)
         self.models_dir = Path(models_dir) if models_dir else run_paths().models
-        d = defaults or TrainConfig(epochs=3, train_subset=5000)
+        # 625 steps: enough for batch normalisation's running statistics to settle.
+        d = defaults or TrainConfig(epochs=2, train_subset=10000, batch_size=32)
         self.base = d
         style = {"description_width": "110px"}
         layout = w.Layout(width="420px")
@@ -173,6 +185,13 @@ class TrainingPanel:
         self.epoch_bar.max, self.epoch_bar.value = config.epochs, 0
         self.batch_bar.max = -(-len(split.y_train) // config.batch_size)
         self.status.value = f"Training {config.model} on {len(split.y_train):,} images ..."
+        steps = self.batch_bar.max * config.epochs
+        if config.model != "mlp" and steps < MIN_BN_STEPS:
+            self.status.value += (
+                f"<br><span style='color:#b60'>Only {steps} steps: batch normalisation's running "
+                "statistics may not settle, and validation accuracy can stay near chance. "
+                "Use a smaller batch, more images or more epochs.</span>"
+            )
         run_dir = self.runs_dir / f"run-{len(self.runs) + 1}-{time.strftime('%H%M%S')}"
         from helpers.train import train_model  # TensorFlow-heavy: only when training
 
@@ -196,8 +215,8 @@ class TrainingPanel:
         self.runs.append(row)
         self.last_run_dir = run_dir
         self.table.value = pd.DataFrame(self.runs).to_html(index=False)
-        self.status.value = (
-            f"Done: validation accuracy <b>{row['val accuracy']:.2%}</b> in {row['seconds']:.0f} s"
+        self.status.value += (
+            f"<br>Done: validation accuracy <b>{row['val accuracy']:.2%}</b> in {row['seconds']:.0f} s"
             + (" (stopped early)" if self.stop_requested else "")
         )
         self.save_button.disabled = False
@@ -296,8 +315,7 @@ class ErrorExplorer:
         shown = errors[self.page.value * self.per_page :][: self.per_page]
         if len(shown) == 0:
             self.figure = None
-            with self.output:
-                self.output.clear_output()
+            self.output.outputs = ()
             return
         titles = [f"#{i}: true {t}" for i in shown]
         self.figure = plot_predictions(self.images[shown], self.evaluation.probabilities[shown], titles)
@@ -318,7 +336,7 @@ class DrawingPad:
         self.canvas.line_width, self.canvas.line_cap, self.canvas.line_join = self.PEN, "round", "round"
         self.clear_button = w.Button(description="Clear", icon="eraser")
         self.upload = w.FileUpload(accept="image/*", multiple=False, description="Upload image")
-        self.answer = w.HTML("Draw a digit in the box, or upload an image.")
+        self.answer = w.HTML(PAD_PROMPT)
         self.output = w.Output()
         self.figure: Figure | None = None
         self.prediction = None
@@ -334,8 +352,10 @@ class DrawingPad:
         )
 
     def clear(self) -> None:
-        """Wipe the pad (white paper)."""
+        """Wipe the pad (white paper) and its answer."""
         self.paper = Image.new("L", (self.SIZE, self.SIZE), 255)
+        self.prediction = None
+        self.answer.value = PAD_PROMPT
         self.canvas.fill_style = "white"
         self.canvas.fill_rect(0, 0, self.SIZE, self.SIZE)
         self.canvas.stroke_style = "black"
