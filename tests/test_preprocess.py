@@ -243,3 +243,27 @@ def test_random_noise_is_never_a_confident_digit(tiny_model, blur):
         assert answer.flagged and answer.probability < threshold_of(tiny_model)
     else:
         assert re.search(r"no digit found \(no strokes stand out: .*noise", answer.error)
+
+
+def test_truncated_jpeg(tmp_path, renderings):
+    buffer = io.BytesIO()
+    renderings["blue ink"].save(buffer, format="JPEG", quality=90)
+    data = buffer.getvalue()
+    (tmp_path / "cut.jpg").write_bytes(data[: len(data) // 2])
+    assert "damaged or truncated" in _error_for(tmp_path / "cut.jpg")
+
+
+def test_decompression_bomb_is_refused_before_decoding(tmp_path):
+    # 9000x9000 blank pixels compress to a small file but would decode to 81 MB.
+    Image.new("1", (9000, 9000), 0).save(tmp_path / "bomb.png", optimize=True)
+    assert (tmp_path / "bomb.png").stat().st_size < 200_000
+    assert "9000x9000 pixels is over the 50,000,000-pixel limit" in _error_for(tmp_path / "bomb.png")
+
+
+def test_exif_orientation_is_applied(tmp_path, digit):
+    upright = Image.fromarray(255 - np.asarray(Image.fromarray(digit).resize((140, 140))))
+    # Stored rotated by 90 degrees, with an EXIF tag saying "rotate to display" (6 = 90 cw).
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    upright.rotate(90, expand=True).save(tmp_path / "phone.jpg", exif=exif, quality=95)
+    assert _corr(preprocess_image(tmp_path / "phone.jpg").image, preprocess_image(upright).image) > 0.95

@@ -100,11 +100,14 @@ def start_lab(port: int, token: str) -> subprocess.Popen:
 
 
 def run_all_cells(page, url: str, timeout_s: float) -> None:
-    """Open a notebook, run every cell (Shift+Enter through them) and wait for the last one."""
+    """Open a notebook alone in a fresh workspace, run every cell (Shift+Enter through them),
+    and wait until all have run or one failed."""
     page.goto(url)
-    visible = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook"  # other tabs may be restored too
+    panel = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+    visible = f"{panel} .jp-Notebook"
     page.wait_for_selector(f"{visible} .jp-Cell", timeout=60_000)
-    page.get_by_text("| Idle").first.wait_for(timeout=90_000)  # the kernel is ready
+    page.wait_for_timeout(2000)  # let this notebook's own kernel appear in its toolbar
+    page.wait_for_selector(f"{panel} .jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
     cells = page.locator(f"{visible} .jp-Cell")
     count = cells.count()
     cells.first.click()
@@ -129,8 +132,8 @@ def run_all_cells(page, url: str, timeout_s: float) -> None:
 
 
 def check_train_panel(page, base: str) -> None:
-    """02_train: the panel's sliders and buttons render; Train adds a run to the table."""
-    run_all_cells(page, f"{base}/lab/tree/build/e2e/notebooks/02_train.ipynb", 600)
+    """02_train: the panel's sliders and buttons render; Train draws the chart and adds a run to the table."""
+    run_all_cells(page, f"{base}/lab/workspaces/e2e-02/tree/build/e2e/notebooks/02_train.ipynb?reset", 600)
     sliders = page.locator(".widget-slider, .jupyter-widget-slider, .widget-hslider")
     if sliders.count() < 4:
         page.screenshot(path=str(SHOTS / "02_train_failed.png"), full_page=True)
@@ -140,15 +143,18 @@ def check_train_panel(page, base: str) -> None:
         raise CheckFailedError("02_train: no Train button rendered")
     train.last.scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / "02_train_panel.png"), full_page=False)
+    panel_images = "document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) img').length"
+    before = page.evaluate(panel_images)
     train.last.click()
     page.get_by_text("val accuracy").first.wait_for(timeout=300_000)
+    page.wait_for_function(f"() => {panel_images} > {before}", timeout=30_000)  # the live chart
     page.get_by_text("Done: validation accuracy").first.scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / "02_train_panel_after_training.png"), full_page=False)
 
 
 def check_drawing_pad(page, base: str) -> None:
     """04_infer: the drawing canvas renders, and a stroke drawn on it gets an answer."""
-    run_all_cells(page, f"{base}/lab/tree/build/e2e/notebooks/04_infer.ipynb", 600)
+    run_all_cells(page, f"{base}/lab/workspaces/e2e-04/tree/build/e2e/notebooks/04_infer.ipynb?reset", 600)
     canvas = page.locator(".jp-OutputArea-output canvas")
     if not canvas.count():
         raise CheckFailedError("04_infer: the drawing pad's canvas did not render")
@@ -196,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     shutil.rmtree(WORK, ignore_errors=True)
     SHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SHOTS.glob("*.png"):  # a screenshot on disk always comes from this run
+        old.unlink()
     for name in ("02_train", "04_infer"):
         prepare(name)
     port, token = free_port(), secrets.token_hex(16)
