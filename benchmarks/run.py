@@ -39,7 +39,7 @@ from helpers.export import export_tflite
 from helpers.plots import plot_time_to_accuracy, use_style
 from helpers.predict import load_model, predict_image, predict_probabilities
 from helpers.samples import render_on_paper
-from helpers.train import evaluate_split, library_versions, train_model
+from helpers.train import evaluate_split, library_versions, score_probabilities, train_model
 
 TARGET = 0.992
 """The original project's claimed test accuracy: time-to-accuracy is read at this level."""
@@ -223,7 +223,7 @@ def bench_prediction_memory(model_file: str, image: Path) -> dict[str, Any]:
 def ensemble_accuracy(model_files: list[str], x_test: np.ndarray, y_test: np.ndarray) -> float:
     """Test accuracy of the mean probabilities of several saved models."""
     mean = np.mean([predict_probabilities(load_model(f), x_test) for f in model_files], axis=0)
-    return float((mean.argmax(axis=1) == y_test).mean())
+    return score_probabilities(mean, y_test)[1]
 
 
 def bench_photo(model_file: str, mnist: Any, workdir: Path, repeats: int) -> dict[str, Any]:

@@ -201,17 +201,29 @@ def make_prediction(
     )
 
 
-def predict_images(model: Any, sources: Iterable[Any], top_k: int = 3) -> list[Prediction]:
-    """Preprocess and predict many images in one batch; a bad input gets an error, the rest go on."""
-    results: list[Prediction] = []
-    ready: list[tuple[int, np.ndarray]] = []
+def prepare_inputs(
+    sources: Iterable[Any], prepare: Callable[[Any], Any], answer: Callable[..., Any]
+) -> tuple[list[Any], list[tuple[int, Any]]]:
+    """Run `prepare` on each source; a source it rejects gets `answer(source=..., error=...)`.
+
+    Returns one placeholder answer per source (in order) and, for the sources
+    that were prepared, their index with what `prepare` returned.
+    """
+    results: list[Any] = []
+    ready: list[tuple[int, Any]] = []
     for source in sources:
         name = str(source) if isinstance(source, str | os.PathLike) else f"<{type(source).__name__}>"
         try:
-            ready.append((len(results), preprocess_image(source).image))
-            results.append(Prediction(source=name))
+            ready.append((len(results), prepare(source)))
+            results.append(answer(source=name))
         except ImageError as exc:
-            results.append(Prediction(source=name, error=str(exc)))
+            results.append(answer(source=name, error=str(exc)))
+    return results, ready
+
+
+def predict_images(model: Any, sources: Iterable[Any], top_k: int = 3) -> list[Prediction]:
+    """Preprocess and predict many images in one batch; a bad input gets an error, the rest go on."""
+    results, ready = prepare_inputs(sources, lambda source: preprocess_image(source).image, Prediction)
     if ready:
         probabilities = predict_probabilities(model, np.stack([image for _, image in ready]))
         for (index, _), row in zip(ready, probabilities, strict=True):
@@ -226,15 +238,9 @@ def predict_image(model: Any, source: Any, top_k: int = 3) -> Prediction:
 
 def predict_numbers(model: Any, sources: Iterable[Any], top_k: int = 3) -> list[NumberPrediction]:
     """Read each image as a row of digits, left to right; all digits go through the model in one batch."""
-    results: list[NumberPrediction] = []
-    ready: list[tuple[int, list[np.ndarray]]] = []
-    for source in sources:
-        name = str(source) if isinstance(source, str | os.PathLike) else f"<{type(source).__name__}>"
-        try:
-            ready.append((len(results), [digit.image for digit in split_digits(source)]))
-            results.append(NumberPrediction(source=name))
-        except ImageError as exc:
-            results.append(NumberPrediction(source=name, error=str(exc)))
+    results, ready = prepare_inputs(
+        sources, lambda source: [digit.image for digit in split_digits(source)], NumberPrediction
+    )
     if ready:
         probabilities = predict_probabilities(model, np.stack([image for _, row in ready for image in row]))
         rows = iter(probabilities)
@@ -295,33 +301,35 @@ def expand_inputs(paths: Sequence[str]) -> list[Prediction | Path]:
     return expanded
 
 
+def format_rows(
+    predictions: Sequence[Any], header: str, row: Callable[[Any], str], first: str = "input"
+) -> str:
+    """A plain-text table: the source column, then `header` / `row(p)`, or the error of a failed input."""
+    width = max([len(p.source) for p in predictions] + [len(first)])
+    lines = [f"{first:<{width}}  {header}"]
+    for p in predictions:
+        text = row(p) + ("  (unsure)" if p.flagged else "") if p.ok else f"error: {p.error}"
+        lines.append(f"{p.source:<{width}}  {text}")
+    return "\n".join(lines)
+
+
 def format_table(predictions: Sequence[Prediction]) -> str:
     """A readable plain-text table, one line per input."""
-    width = max([len(p.source) for p in predictions] + [5])
-    lines = [f"{'input':<{width}}  digit  prob   top-k"]
-    for p in predictions:
-        if not p.ok:
-            lines.append(f"{p.source:<{width}}  error: {p.error}")
-            continue
-        tops = "  ".join(f"{d}:{q:.2f}" for d, q in p.top_k)
-        flag = "  (unsure)" if p.flagged else ""
-        lines.append(f"{p.source:<{width}}  {p.digit:>5}  {p.probability:.3f}  {tops}{flag}")
-    return "\n".join(lines)
+    return format_rows(
+        predictions,
+        "digit  prob   top-k",
+        lambda p: f"{p.digit:>5}  {p.probability:.3f}  " + "  ".join(f"{d}:{q:.2f}" for d, q in p.top_k),
+    )
 
 
 def format_number_table(predictions: Sequence[NumberPrediction]) -> str:
     """A plain-text table of numbers read, one line per input, with each digit's probability."""
-    width = max([len(p.source) for p in predictions] + [5])
     number_width = max([len(p.number) for p in predictions] + [6])
-    lines = [f"{'input':<{width}}  {'number':<{number_width}}  probabilities"]
-    for p in predictions:
-        if not p.ok:
-            lines.append(f"{p.source:<{width}}  error: {p.error}")
-            continue
-        probs = " ".join(f"{q:.2f}" for q in p.probabilities)
-        flag = "  (unsure)" if p.flagged else ""
-        lines.append(f"{p.source:<{width}}  {p.number:<{number_width}}  {probs}{flag}")
-    return "\n".join(lines)
+    return format_rows(
+        predictions,
+        f"{'number':<{number_width}}  probabilities",
+        lambda p: f"{p.number:<{number_width}}  " + " ".join(f"{q:.2f}" for q in p.probabilities),
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

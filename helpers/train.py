@@ -248,10 +248,10 @@ def train_model(
         split=split,
         data_sha256=data_sha256,
         model_file=paths.model_file,
+        epochs_trained=sum(len(h["loss"]) for h in histories),
     )
     record["confidence_threshold"] = threshold
     if len(members) > 1:
-        record["seconds_per_epoch"] = round(seconds / sum(len(h["loss"]) for h in histories), 2)
         record["members"] = [
             {
                 "seed": config.seed + i,
@@ -286,8 +286,13 @@ def make_record(
     split: Split,
     data_sha256: str | None,
     model_file: Path,
+    epochs_trained: int | None = None,
 ) -> dict[str, Any]:
-    """Describe a run: what was trained, on what, how well, how fast, with which libraries."""
+    """Describe a run: what was trained, on what, how well, how fast, with which libraries.
+
+    `epochs_trained` counts every epoch `seconds` paid for (all members of an
+    ensemble); by default, the epochs of `history`.
+    """
     val_acc = history.get("val_accuracy", [])
     epochs_run = len(history.get("loss", []))
     return {
@@ -302,7 +307,7 @@ def make_record(
         "best_epoch": int(np.argmax(val_acc)) + 1 if val_acc else None,
         "epochs_run": epochs_run,
         "train_seconds": round(seconds, 2),
-        "seconds_per_epoch": round(seconds / max(epochs_run, 1), 2),
+        "seconds_per_epoch": round(seconds / max(epochs_trained or epochs_run, 1), 2),
         "history": history,
         "data": {"sha256": data_sha256, **split.sizes()},
         "versions": library_versions(),
