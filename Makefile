@@ -4,6 +4,8 @@
 # re-evaluates without retraining; editing helpers/train.py retrains.
 # PROFILE=quick (or best) runs the same course into build/PROFILE/ instead of
 # the project's models/ and outputs/, so a smoke run never replaces the model.
+# PARAMS="-p EPOCHS 5 -p MODEL mlp" adds papermill parameters to 02_train;
+# changing them (or PROFILE's) retrains. RUN_DIR=DIR sends a run elsewhere.
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -15,13 +17,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-RUN_DIR := $(if $(filter default,$(PROFILE)),,build/$(PROFILE))
+PARAMS ?=
+RUN_DIR ?= $(if $(filter default,$(PROFILE)),,build/$(PROFILE))
 ROOT := $(if $(RUN_DIR),$(RUN_DIR)/,)
 OUT := $(ROOT)outputs
 NB_OUT := $(OUT)/notebooks
 NOTEBOOKS := 01_explore 02_train 03_evaluate 04_infer
 EXECUTED := $(foreach nb,$(NOTEBOOKS),$(NB_OUT)/$(nb).ipynb)
 REPORT := $(OUT)/report.html
+TRAIN_ARGS := $(OUT)/.train-args
 
 DATA := data/mnist.npz
 SAMPLES := $(wildcard data/samples/*)
@@ -49,10 +53,10 @@ define papermill
 	fi
 endef
 
-.PHONY: e2e help setup all train evaluate infer report test bench bench-quick lab lint format clean checked-outputs
+.PHONY: FORCE e2e help setup all train evaluate infer report test bench bench-quick lab lint format clean checked-outputs
 
 help: ## Show this help
-	@echo "digit-recognizer: a course on handwritten digit recognition. Usage: make TARGET [PROFILE=quick|best]"
+	@echo "digit-recognizer: a course on handwritten digit recognition. Usage: make TARGET [PROFILE=quick|best] [PARAMS=\"-p EPOCHS 5\"]"
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 setup: $(STAMP) ## Create .venv and install the pinned requirements (once)
@@ -73,8 +77,16 @@ report: $(REPORT) ## Render outputs/report.html from the executed notebooks
 $(NB_OUT)/01_explore.ipynb: notebooks/01_explore.ipynb $(CORE) $(PLOT_SRC) $(DATA) | $(STAMP)
 	$(call papermill,01_explore)
 
-$(NB_OUT)/02_train.ipynb: notebooks/02_train.ipynb $(TRAIN_SRC) $(PLOT_SRC) $(WIDGET_SRC) $(DATA) | $(STAMP) $(NB_OUT)/01_explore.ipynb
-	$(call papermill,02_train,$$($(BIN)/python -m helpers.config $(PROFILE)))
+# 02_train's papermill arguments (PROFILE's, then PARAMS), rewritten only when
+# they change, so that a change retrains and an unchanged run does not.
+$(TRAIN_ARGS): FORCE | $(STAMP)
+	@mkdir -p $(@D)
+	@args="$$($(BIN)/python -m helpers.config $(PROFILE)) $(PARAMS)"; \
+	  [ "$$args" = "$$(cat $@ 2>/dev/null)" ] || echo "$$args" > $@
+
+$(NB_OUT)/02_train.ipynb: notebooks/02_train.ipynb $(TRAIN_SRC) $(PLOT_SRC) $(WIDGET_SRC) $(DATA) $(TRAIN_ARGS) \
+	| $(STAMP) $(NB_OUT)/01_explore.ipynb
+	$(call papermill,02_train,$$(cat $(TRAIN_ARGS)))
 
 $(NB_OUT)/03_evaluate.ipynb: notebooks/03_evaluate.ipynb $(NB_OUT)/02_train.ipynb $(EVAL_SRC) | $(STAMP)
 	$(call papermill,03_evaluate)
@@ -127,4 +139,4 @@ checked-outputs: $(STAMP) ## Store the quick run's NBVAL_CHECK_OUTPUT cell outpu
 	$(BIN)/python tools/store_checked_outputs.py build/quick/outputs/notebooks notebooks
 
 clean: ## Remove executed notebooks, figures, reports and build/ (keeps the model and .venv)
-	rm -rf build outputs/notebooks outputs/*.png outputs/*.json outputs/report.html
+	rm -rf build outputs/notebooks outputs/*.png outputs/*.json outputs/report.html outputs/.train-args

@@ -1,0 +1,156 @@
+"""`make all` interrupted and run again, and a notebook that fails: the pipeline's side of
+trustworthy runs. Each test drives the real Makefile in the quick profile into its own
+RUN_DIR, so it never touches models/ or outputs/ (about 3 minutes in all)."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psutil
+
+from helpers.config import PROJECT_ROOT
+from helpers.predict import load_model
+
+NOTEBOOKS = ["01_explore", "02_train", "03_evaluate", "04_infer"]
+TIMEOUT = 900  # seconds for one make run; the quick profile takes about 90
+
+
+def make_command(run_dir: Path, *targets: str, params: str = "") -> list[str]:
+    """The make command line of a quick run into `run_dir`."""
+    return [
+        "make",
+        "--no-print-directory",
+        *targets,
+        "PROFILE=quick",
+        f"RUN_DIR={run_dir}",
+        f"PARAMS={params}",
+    ]
+
+
+def make_env() -> dict[str, str]:
+    """The environment without the flags of a make that may be running these tests."""
+    return {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL"}}
+
+
+def run_make(run_dir: Path, *targets: str, params: str = "") -> subprocess.CompletedProcess[str]:
+    """Run make to the end; return its exit code and output."""
+    return subprocess.run(
+        make_command(run_dir, *targets, params=params),
+        cwd=PROJECT_ROOT,
+        env=make_env(),
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+
+
+def interrupt_make(run_dir: Path, when: Callable[[], bool], how: str, log: Path) -> int:
+    """Start `make all`, wait until `when()` holds, interrupt it `how`; return make's exit code.
+
+    "ctrl-c" sends SIGINT to make's process group, as a terminal does. "power-cut" SIGKILLs
+    make and every process under it (papermill and its kernel) at once: no cleanup runs.
+    """
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            make_command(run_dir, "all"),
+            cwd=PROJECT_ROOT,
+            env=make_env(),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            deadline = time.monotonic() + TIMEOUT
+            while not when():
+                assert process.poll() is None, (
+                    f"make ended before the interruption:\n{log.read_text()[-3000:]}"
+                )
+                assert time.monotonic() < deadline, "the interruption point was never reached"
+                time.sleep(0.1)
+            if how == "ctrl-c":
+                os.killpg(process.pid, signal.SIGINT)
+            else:
+                tree = [process, *psutil.Process(process.pid).children(recursive=True)]
+                for member in tree:
+                    member.send_signal(signal.SIGKILL)
+            return process.wait(timeout=120)
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def executed(run_dir: Path, name: str) -> Path:
+    """The executed copy of notebook `name` in a run."""
+    return run_dir / "outputs" / "notebooks" / f"{name}.ipynb"
+
+
+def started(output: str) -> list[str]:
+    """Names of the notebooks make started, from the `==> NAME [PROFILE]` lines it printed."""
+    return [line.split()[1] for line in output.splitlines() if line.startswith("==> ")]
+
+
+def test_interrupted_make_all_finishes_when_run_again(tmp_path):
+    run_dir = tmp_path / "run"
+    model_file = run_dir / "models" / "best_model.keras"
+    report = run_dir / "outputs" / "report.html"
+
+    # 1. Ctrl-C in the middle of training (a first epoch is under way).
+    code = interrupt_make(
+        run_dir, lambda: any((run_dir / "models").glob(".train-*")), "ctrl-c", tmp_path / "make.log"
+    )
+    assert code != 0
+    assert executed(run_dir, "01_explore").exists()
+    assert not executed(run_dir, "02_train").exists()
+    assert not model_file.exists() and not report.exists()
+    explored = executed(run_dir, "01_explore").stat().st_mtime_ns
+
+    # 2. Run again; cut the power (SIGKILL to everything) while 04_infer runs.
+    running = run_dir / "outputs" / "notebooks" / "04_infer.running.ipynb"
+    code = interrupt_make(run_dir, running.exists, "power-cut", tmp_path / "make.log")
+    assert code == -signal.SIGKILL
+    assert started((tmp_path / "make.log").read_text()) == [
+        "02_train",
+        "03_evaluate",
+        "04_infer",
+    ]  # 01 was done: not redone
+    assert not executed(run_dir, "04_infer").exists() and not report.exists()
+    trained = executed(run_dir, "02_train").stat().st_mtime_ns
+
+    # 3. Run again: only what was unfinished runs, and the run is complete and sound.
+    finished = run_make(run_dir, "all")
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    assert started(finished.stdout) == ["04_infer"]
+    assert executed(run_dir, "01_explore").stat().st_mtime_ns == explored
+    assert executed(run_dir, "02_train").stat().st_mtime_ns == trained
+    assert all(executed(run_dir, name).exists() for name in NOTEBOOKS)
+    leftovers = sorted(p.name for p in (run_dir / "outputs" / "notebooks").glob("*.*.ipynb"))
+    assert leftovers == []  # no .running or .failed copies
+    metrics = json.loads((run_dir / "outputs" / "metrics.json").read_text())
+    assert metrics["accuracy"] >= 0.85 and metrics["n_images"] == 10_000
+    assert load_model(model_file).output_shape == (None, 10)
+    assert "Test accuracy" in report.read_text()
+
+    # 4. And now it is done: another make runs nothing and changes nothing.
+    again = run_make(run_dir, "all")
+    assert again.returncode == 0 and started(again.stdout) == []
+    assert executed(run_dir, "02_train").stat().st_mtime_ns == trained
+
+
+def test_failing_notebook_stops_make_and_is_not_taken_as_done(tmp_path):
+    run_dir = tmp_path / "run"
+    notebooks = run_dir / "outputs" / "notebooks"
+    for attempt in range(2):  # the second run must try 02 again, not take it as done
+        failed = run_make(run_dir, "all", params="-p EPOCHS 0")
+        assert failed.returncode != 0
+        assert "FAILED: notebooks/02_train.ipynb" in failed.stderr
+        assert started(failed.stdout) == (["01_explore", "02_train"] if attempt == 0 else ["02_train"])
+        kept = (notebooks / "02_train.failed.ipynb").read_text()
+        assert "epochs must be an integer >= 1, got 0" in kept
+        assert sorted(p.name for p in notebooks.iterdir()) == ["01_explore.ipynb", "02_train.failed.ipynb"]
+        assert not (run_dir / "models" / "best_model.keras").exists()
+        assert not (run_dir / "outputs" / "report.html").exists()
