@@ -86,3 +86,15 @@ def test_ensemble_of_the_default_seeds_is_scored(quick):
     assert quick["ensemble"]["test_accuracy"] == pytest.approx(
         quick["training"]["default"][0]["test_accuracy"]
     )
+
+
+def test_readme_shows_the_latest_full_benchmark():
+    """Every line of the last full `make bench` (outputs/benchmarks.md) appears in the README."""
+    from helpers.config import PROJECT_ROOT
+
+    outputs = run_paths().outputs
+    assert json.loads((outputs / "benchmarks.json").read_text())["quick"] is False
+    readme = set((PROJECT_ROOT / "README.md").read_text().splitlines())
+    lines = (outputs / "benchmarks.md").read_text().splitlines()
+    missing = [line for line in lines if line and line not in readme]
+    assert missing == [], "copy outputs/benchmarks.md into the README after `make bench`"

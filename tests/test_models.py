@@ -1,6 +1,7 @@
 """Tests of helpers.models: the seed CNN's exact architecture, the MLP, the registry, compilation."""
 
 import keras
+import numpy as np
 import pytest
 
 from helpers import config, models
@@ -109,15 +110,26 @@ def test_plateau_schedule_is_a_fixed_rate_and_adds_the_lr_callback(tmp_path):
     assert names(TrainConfig(ema=0.0)) == ["ModelCheckpoint"]
 
 
-def test_ema_momentum_is_capped_to_a_tenth_of_the_run():
-    full = TrainConfig()  # 15 epochs
-    assert models.ema_momentum(full, steps_per_epoch=422) == pytest.approx(0.998)
-    assert models.ema_momentum(TrainConfig(epochs=1), steps_per_epoch=100) == pytest.approx(0.9)
-    assert models.ema_momentum(TrainConfig(epochs=1), steps_per_epoch=5) == 0.0
+def test_weight_average_warms_up_then_uses_the_configured_momentum():
+    """After each step, the average is m * average + (1 - m) * weights, m = min(ema, (1+t)/(10+t))."""
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, use_bias=False)])
+    # momentum 0.3 is reached at step 3: steps 1-2 are warming up, 3-7 use 0.3
+    optimizer = models.WarmEMAAdam(learning_rate=0.5, use_ema=True, ema_momentum=0.3)
+    optimizer.build(model.trainable_variables)
+    weight = model.trainable_variables[0]
+    expected = None
+    for step in range(8):
+        optimizer.apply([keras.ops.ones_like(weight)], [weight])  # a step of Adam moves the weight
+        m = 0.0 if step == 0 else min(0.3, (1 + step) / (models.EMA_WARMUP + step))
+        current = float(np.asarray(weight).item())
+        expected = current if expected is None else m * expected + (1 - m) * current
+        average = float(np.asarray(optimizer._model_variables_moving_average[0]).item())
+        assert average == pytest.approx(expected, rel=1e-5), f"step {step}"
 
 
 def test_build_model_turns_weight_averaging_on_and_off():
     with_ema = models.build_model(TrainConfig(model="mlp"), steps_per_epoch=422)
+    assert isinstance(with_ema.optimizer, models.WarmEMAAdam)
     assert with_ema.optimizer.use_ema and with_ema.optimizer.ema_momentum == pytest.approx(0.998)
     assert not models.build_model(TrainConfig(model="mlp", ema=0.0)).optimizer.use_ema
 
