@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from benchmarks.run import TARGET, run, time_to
@@ -98,3 +99,13 @@ def test_readme_shows_the_latest_full_benchmark():
     lines = (outputs / "benchmarks.md").read_text().splitlines()
     missing = [line for line in lines if line and line not in readme]
     assert missing == [], "copy outputs/benchmarks.md into the README after `make bench`"
+
+
+def test_tta_shift_moves_pixels_and_fills_with_background():
+    from benchmarks.tta import shift_images
+
+    images = np.zeros((1, 4, 4, 1), np.float32)
+    images[0, 0, 3, 0] = 1.0
+    down_left = shift_images(images, 1, -1)
+    assert down_left[0, 1, 2, 0] == 1.0 and down_left.sum() == 1.0
+    assert shift_images(images, 0, 1).sum() == 0.0  # pushed off the right edge

@@ -1,0 +1,61 @@
+"""Does test-time augmentation help? Validation accuracy with and without it.
+
+`python -m benchmarks.tta [MODEL]` (default: the `best` profile's model) scores a
+saved model on the validation split of its own run record, then the mean of its
+probabilities over the image and its 1-pixel shifts (4 and 8 of them). It reads
+only the validation split, so it may guide a choice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from helpers.data import load_mnist, split_train_val
+from helpers.predict import load_model, predict_probabilities
+
+CROSS = [(1, 0), (-1, 0), (0, 1), (0, -1)]
+DIAGONALS = [(1, 1), (1, -1), (-1, 1), (-1, -1)]
+
+
+def shift_images(images: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    """`images` (N, H, W, ...) moved by (dy, dx) pixels, filling with zeros (MNIST's background)."""
+    out = np.zeros_like(images)
+    h, w = images.shape[1:3]
+    out[:, max(dy, 0) : h + min(dy, 0), max(dx, 0) : w + min(dx, 0)] = images[
+        :, max(-dy, 0) : h + min(-dy, 0), max(-dx, 0) : w + min(-dx, 0)
+    ]
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print validation accuracy without and with test-time shifts."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", nargs="?", default="build/best/models/best_model.keras")
+    args = parser.parse_args(argv)
+    config = json.loads(Path(args.model).with_suffix(".json").read_text())["config"]
+    mnist = load_mnist()
+    split = split_train_val(
+        mnist.x_train, mnist.y_train, val_fraction=config["val_fraction"], seed=config["seed"]
+    )
+    model = load_model(args.model)
+    views = {(0, 0): predict_probabilities(model, split.x_val)}
+    for dy, dx in CROSS + DIAGONALS:
+        views[(dy, dx)] = predict_probabilities(model, shift_images(split.x_val, dy, dx))
+
+    def accuracy(shifts: list[tuple[int, int]]) -> str:
+        mean = np.mean([views[s] for s in shifts], axis=0)
+        return f"{(mean.argmax(axis=1) == split.y_val).mean():.2%}"
+
+    print(f"{args.model}, validation split ({len(split.y_val):,} images):")
+    print(f"  plain:                     {accuracy([(0, 0)])}")
+    print(f"  + 4 one-pixel shifts:      {accuracy([(0, 0), *CROSS])}")
+    print(f"  + 8 shifts (and diagonal): {accuracy(list(views))}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
