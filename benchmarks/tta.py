@@ -1,21 +1,22 @@
 """Does test-time augmentation help? Validation accuracy with and without it.
 
-`python -m benchmarks.tta [MODEL]` (default: the `best` profile's model) scores a
-saved model on the validation split of its own run record, then the mean of its
-probabilities over the image and its 1-pixel shifts (4 and 8 of them). It reads
-only the validation split, so it may guide a choice.
+`python -m benchmarks.tta [--run-dir DIR]` (default: build/best, the `best`
+profile's run) scores the run's model on the validation split its record names,
+then the mean of its probabilities over the image and its 1-pixel shifts (4 and
+8 of them). It reads only the validation split, so it may guide a choice.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
 import numpy as np
 
+from helpers.artifacts import load_json
+from helpers.config import run_paths
 from helpers.data import load_mnist, split_train_val
 from helpers.predict import load_model, predict_probabilities
+from helpers.train import score_probabilities
 
 CROSS = [(1, 0), (-1, 0), (0, 1), (0, -1)]
 DIAGONALS = [(1, 1), (1, -1), (-1, 1), (-1, -1)]
@@ -34,23 +35,22 @@ def shift_images(images: np.ndarray, dy: int, dx: int) -> np.ndarray:
 def main(argv: list[str] | None = None) -> int:
     """Print validation accuracy without and with test-time shifts."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("model", nargs="?", default="build/best/models/best_model.keras")
-    args = parser.parse_args(argv)
-    config = json.loads(Path(args.model).with_suffix(".json").read_text())["config"]
+    parser.add_argument("--run-dir", default="build/best", help="the run's root (default: build/best)")
+    paths = run_paths(parser.parse_args(argv).run_dir)
+    config = load_json(paths.record_file)["config"]
     mnist = load_mnist()
     split = split_train_val(
         mnist.x_train, mnist.y_train, val_fraction=config["val_fraction"], seed=config["seed"]
     )
-    model = load_model(args.model)
+    model = load_model(paths.model_file)
     views = {(0, 0): predict_probabilities(model, split.x_val)}
     for dy, dx in CROSS + DIAGONALS:
         views[(dy, dx)] = predict_probabilities(model, shift_images(split.x_val, dy, dx))
 
     def accuracy(shifts: list[tuple[int, int]]) -> str:
-        mean = np.mean([views[s] for s in shifts], axis=0)
-        return f"{(mean.argmax(axis=1) == split.y_val).mean():.2%}"
+        return f"{score_probabilities(np.mean([views[s] for s in shifts], axis=0), split.y_val)[1]:.2%}"
 
-    print(f"{args.model}, validation split ({len(split.y_val):,} images):")
+    print(f"{paths.model_file}, validation split ({len(split.y_val):,} images):")
     print(f"  plain:                     {accuracy([(0, 0)])}")
     print(f"  + 4 one-pixel shifts:      {accuracy([(0, 0), *CROSS])}")
     print(f"  + 8 shifts (and diagonal): {accuracy(list(views))}")
