@@ -7,11 +7,13 @@ scikit-learn's metrics take the labels as they are.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -183,4 +185,53 @@ def split_train_val(
         y_train=y[idx_train].astype(np.int64),
         x_val=scale_images(x[idx_val]),
         y_val=y[idx_val].astype(np.int64),
+    )
+
+
+# --- digits by other writers, for checking the path from a user's image to a prediction ---------------
+
+SEMEION_NPZ = PROJECT_ROOT / "data" / "semeion.npz"
+REAL_DEV_DIR = PROJECT_ROOT / "data" / "real_dev"
+
+
+@dataclass(frozen=True)
+class DigitSet:
+    """Labelled digit images from outside MNIST: files or arrays, each with its label and kind."""
+
+    name: str
+    sources: list[Any]
+    labels: np.ndarray
+    kinds: list[str]
+
+    def __len__(self) -> int:
+        """Number of images."""
+        return len(self.labels)
+
+
+def load_semeion(path: str | os.PathLike[str] = SEMEION_NPZ) -> DigitSet:
+    """The Semeion digits: 1,593 binary 16x16 scans (255 = ink) by about 80 writers, each filling its box."""
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            x, y = npz["x"], npz["y"]
+    except Exception as exc:
+        raise DataError(f"{path}: cannot read the Semeion digits ({exc}); see data/README.md") from exc
+    if x.ndim != 3 or x.shape[1:] != (16, 16) or len(x) != len(y):
+        raise DataError(f"{path}: expected x (N, 16, 16) and y (N,), got {x.shape} and {y.shape}")
+    return DigitSet("Semeion", list(x), y.astype(np.int64), ["16x16 binary scan"] * len(y))
+
+
+def load_real_dev(folder: str | os.PathLike[str] = REAL_DEV_DIR) -> DigitSet:
+    """Real photos and canvas drawings listed in `folder`/MANIFEST.csv (label, kind, source, licence)."""
+    folder = Path(folder)
+    manifest = folder / "MANIFEST.csv"
+    if not manifest.is_file():
+        raise DataError(f"{manifest}: not found; see data/README.md")
+    with manifest.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    return DigitSet(
+        "real_dev",
+        [folder / row["file"] for row in rows],
+        np.array([int(row["label"]) for row in rows]),
+        [row["kind"] for row in rows],
     )

@@ -11,8 +11,9 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import classification_report, confusion_matrix
 
-from helpers.predict import predict_probabilities
-from helpers.preprocess import ImageError, preprocess_image, preprocess_naively
+from helpers.data import DigitSet
+from helpers.predict import Prediction, predict_images, predict_probabilities
+from helpers.preprocess import preprocess_naively
 from helpers.samples import Rendering
 
 
@@ -142,26 +143,55 @@ def compare_pipelines(model: Any, renderings: Sequence[Rendering]) -> dict[str, 
 
     Returns, for each pipeline, the accuracy over all images and per kind, and
     each image's prediction (-1 where our preprocessing found no digit, which
-    counts as wrong).
+    counts as wrong); for ours, also `score_predictions`'s full table.
     """
     labels = np.array([r.label for r in renderings])
-    kinds = np.array([r.kind for r in renderings])
-    ours, failed = [], []
-    for i, rendering in enumerate(renderings):
-        try:
-            ours.append(preprocess_image(rendering.data).image)
-        except ImageError:
-            ours.append(np.zeros((28, 28), np.float32))
-            failed.append(i)
-    naive = np.stack([preprocess_naively(r.data) for r in renderings])
+    kinds = [r.kind for r in renderings]
+    ours = predict_images(model, [r.data for r in renderings])
+    naive = predict_probabilities(model, np.stack([preprocess_naively(r.data) for r in renderings]))
     results: dict[str, Any] = {"count": len(renderings), "kinds": list(dict.fromkeys(kinds))}
-    for name, images in (("ours", np.stack(ours)), ("naive", naive)):
-        predicted = predict_probabilities(model, images[..., None]).argmax(axis=1)
-        predicted[failed if name == "ours" else []] = -1
+    for name, predicted in (
+        ("ours", np.array([p.digit if p.ok else -1 for p in ours])),
+        ("naive", naive.argmax(axis=1)),
+    ):
         correct = predicted == labels
         results[name] = {
             "accuracy": float(correct.mean()),
-            "by_kind": {k: float(correct[kinds == k].mean()) for k in results["kinds"]},
+            "by_kind": {k: float(correct[np.array(kinds) == k].mean()) for k in results["kinds"]},
             "predicted": predicted.tolist(),
         }
+    results["ours"]["table"] = score_predictions(ours, labels, kinds)
     return results
+
+
+def score_predictions(predictions: Sequence[Prediction], labels: Sequence[int], kinds: Sequence[str]) -> dict:
+    """Accuracy over all images and per kind, counting "no digit found" answers and unflagged mistakes.
+
+    An image the preprocessing refused counts as wrong. Returns a dict with
+    `count`, `accuracy`, `no_digit`, `wrong_unflagged` (wrong answers not marked
+    unsure) and `flagged`, for `all` and for each kind in `by_kind`.
+    """
+    labels = np.asarray(labels)
+    kinds = np.asarray(kinds)
+    ok = np.array([p.ok for p in predictions])
+    right = ok & np.array([p.digit == label for p, label in zip(predictions, labels, strict=True)])
+    flagged = np.array([p.flagged for p in predictions])
+
+    def row(where: np.ndarray) -> dict[str, Any]:
+        return {
+            "count": int(where.sum()),
+            "accuracy": float(right[where].mean()) if where.any() else float("nan"),
+            "no_digit": int((where & ~ok).sum()),
+            "wrong_unflagged": int((where & ok & ~right & ~flagged).sum()),
+            "flagged": int((where & flagged).sum()),
+        }
+
+    return {
+        "all": row(np.ones(len(labels), dtype=bool)),
+        "by_kind": {kind: row(kinds == kind) for kind in dict.fromkeys(kinds.tolist())},
+    }
+
+
+def score_digit_set(model: Any, digits: DigitSet) -> dict[str, Any]:
+    """`score_predictions` for a set of real digits, read through `predict_images` (the CLI's path)."""
+    return score_predictions(predict_images(model, digits.sources), digits.labels, digits.kinds)

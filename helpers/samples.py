@@ -32,13 +32,27 @@ def render_on_paper(
     rotate: float = 0.0,
     offset: tuple[float, float] = (0.0, 0.0),
     fraction: tuple[float, float] = (0.45, 0.7),
-    stroke: int = 0,
+    stroke: float = 0.0,
 ) -> Image.Image:
     """Render a 28x28 digit as dark ink on lit, grainy paper (RGB).
 
-    The digit's box takes a random share `fraction` of the side; `stroke` > 0
+    The digit's box takes a random share `fraction` of the side, moved from the
+    centre by `offset` (a share of the side) but kept on the paper. `stroke` > 0
     thickens the pen by that many MNIST pixels, < 0 thins it.
     """
+    return ink_on_paper(place_glyph(digit, rng, size, rotate, offset, fraction, stroke), rng, ink)
+
+
+def place_glyph(
+    digit: np.ndarray,
+    rng: np.random.Generator,
+    size: int,
+    rotate: float = 0.0,
+    offset: tuple[float, float] = (0.0, 0.0),
+    fraction: tuple[float, float] = (0.45, 0.7),
+    stroke: float = 0.0,
+) -> np.ndarray:
+    """The share of each pixel (0-1) of a `size` square that ink covers, placed as `render_on_paper` says."""
     scale = size * rng.uniform(*fraction) / 28
     glyph = Image.fromarray(change_stroke(digit, stroke)).resize(
         (round(28 * scale),) * 2, Image.Resampling.BICUBIC
@@ -49,37 +63,103 @@ def render_on_paper(
     top = int(np.clip((size - gh) / 2 + offset[0] * size, 0, size - gh))
     left = int(np.clip((size - gw) / 2 + offset[1] * size, 0, size - gw))
     coverage[top : top + gh, left : left + gw] = np.asarray(glyph, dtype=np.float32) / 255.0
-    yy, xx = np.mgrid[0:size, 0:size] / size
+    return coverage
+
+
+def ink_on_paper(coverage: np.ndarray, rng: np.random.Generator, ink: str = "blue") -> Image.Image:
+    """Ink of colour `ink` where `coverage` says, on off-white paper lit from a random side, with grain."""
+    h, w = coverage.shape
+    yy, xx = np.mgrid[0:h, 0:w] / max(h, w)
     angle = rng.uniform(0, 2 * np.pi)
     light = 0.78 + 0.2 * (np.cos(angle) * xx + np.sin(angle) * yy) / 1.5
     paper = np.array([245, 238, 220], dtype=np.float32) * light[..., None]
-    paper += rng.normal(0, 6, size=(size, size, 1))
+    paper += rng.normal(0, 6, size=(h, w, 1))
     ink_rgb = np.array(INKS[ink], dtype=np.float32)
     rgb = paper * (1 - coverage[..., None]) + ink_rgb * coverage[..., None]
     return Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8), "RGB")
 
 
-def change_stroke(digit: np.ndarray, pixels: int) -> np.ndarray:
-    """Thicken (pixels > 0) or thin (pixels < 0) a 28x28 digit's strokes, working at 4x."""
+def change_stroke(digit: np.ndarray, pixels: float) -> np.ndarray:
+    """Thicken (pixels > 0) or thin (pixels < 0) a 28x28 digit's strokes by `pixels` MNIST pixels, at 4x."""
     if pixels == 0:
         return digit
     big = np.asarray(Image.fromarray(digit).resize((112, 112), Image.Resampling.BICUBIC))
     grow = ndimage.grey_dilation if pixels > 0 else ndimage.grey_erosion
-    big = grow(big, footprint=_disc(2 * abs(pixels)))
+    big = grow(big, footprint=_disc(round(4 * abs(pixels))))
     return np.asarray(Image.fromarray(big).resize((28, 28), Image.Resampling.BOX))
 
 
 def render_pen_lines(digit: np.ndarray, size: int = 560) -> Image.Image:
     """Render a digit as 1-pixel black lines on a large white canvas (a thin pen in a drawing app)."""
-    big = np.asarray(Image.fromarray(digit).resize((size // 2,) * 2, Image.Resampling.BICUBIC))
-    mask = big > 96
-    # The ridge of the distance to the background: the strokes' centre lines.
-    distance = ndimage.distance_transform_edt(mask)
-    ridge = mask & (distance >= ndimage.maximum_filter(distance, size=3)) & (distance > 1)
     canvas = np.full((size, size), 255, dtype=np.uint8)
     top = size // 4
-    canvas[top : top + size // 2, top : top + size // 2][ridge] = 0
+    canvas[top : top + size // 2, top : top + size // 2][centre_lines(digit, size // 2)] = 0
     return Image.fromarray(canvas, "L").convert("RGB")
+
+
+def centre_lines(digit: np.ndarray, size: int) -> np.ndarray:
+    """The centre lines of a digit's strokes, as a `size` x `size` boolean image."""
+    big = np.asarray(Image.fromarray(digit).resize((size, size), Image.Resampling.BICUBIC))
+    mask = big > 96
+    # The ridge of the distance to the background.
+    distance = ndimage.distance_transform_edt(mask)
+    return mask & (distance >= ndimage.maximum_filter(distance, size=3)) & (distance > 1)
+
+
+def render_pad_drawing(
+    digit: np.ndarray, rng: np.random.Generator, size: int = 280, pen: int = 18
+) -> Image.Image:
+    """Draw a digit edge to edge on a white `size` canvas with a pen `pen` pixels wide, as on the drawing pad.
+
+    The digit is enlarged (aspect kept) until its longer side runs from one edge
+    of the pad to the other, or a little past them, and its strokes are drawn
+    again along their centres with the pen.
+    """
+    rows, cols = np.flatnonzero(digit.max(axis=1) > 96), np.flatnonzero(digit.max(axis=0) > 96)
+    crop = digit[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    scale = size * rng.uniform(1.0, 1.1) / max(crop.shape)
+    h, w = (max(1, round(d * scale)) for d in crop.shape)
+    mask = np.asarray(Image.fromarray(crop).resize((w, h), Image.Resampling.BICUBIC)) > 96
+    # Trace the strokes' centres (where the distance to the paper peaks), then draw them with the pen.
+    distance = ndimage.distance_transform_edt(mask)
+    centres = mask & (distance >= ndimage.maximum_filter(distance, size=5) - 1.5)
+    drawn = ndimage.binary_dilation(np.pad(centres, pen), structure=_disc(pen))
+    ink = np.zeros((size, size), dtype=bool)
+    top, left = ((size - d) * rng.uniform(0, 1) if d < size else (size - d) / 2 for d in (h, w))
+    paste(ink, drawn, int(top) - pen, int(left) - pen)
+    return Image.fromarray(np.where(ink, 0, 255).astype(np.uint8), "L")
+
+
+def paste(canvas: np.ndarray, patch: np.ndarray, top: int, left: int) -> None:
+    """Write `patch` into `canvas` with its corner at (top, left); what falls outside is cut off."""
+    y0, x0 = max(top, 0), max(left, 0)
+    y1, x1 = min(top + patch.shape[0], canvas.shape[0]), min(left + patch.shape[1], canvas.shape[1])
+    canvas[y0:y1, x0:x1] = patch[y0 - top : y1 - top, x0 - left : x1 - left]
+
+
+def render_bitmap(digit: np.ndarray, side: int, ink_dark: bool) -> Image.Image:
+    """A binary `side` x `side` bitmap of a digit stretched to fill the box, as some scanners store digits."""
+    rows, cols = np.flatnonzero(digit.max(axis=1) > 64), np.flatnonzero(digit.max(axis=0) > 64)
+    crop = Image.fromarray(digit[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
+    ink = np.asarray(crop.resize((side, side), Image.Resampling.BILINEAR)) > 127
+    return Image.fromarray(np.where(ink != ink_dark, 255, 0).astype(np.uint8), "L")
+
+
+def crop_around_ink(
+    image: Image.Image, coverage: np.ndarray, margins: tuple[int, int, int, int]
+) -> Image.Image:
+    """Cut `image` to the box of the ink in `coverage`, widened by `margins` pixels (top, bottom,
+    left, right); a negative margin cuts into the digit, as when it runs off the photo."""
+    rows, cols = np.flatnonzero(coverage.max(axis=1) > 0.5), np.flatnonzero(coverage.max(axis=0) > 0.5)
+    top, bottom, left, right = margins
+    h, w = coverage.shape
+    box = (
+        max(cols[0] - left, 0),
+        max(rows[0] - top, 0),
+        min(cols[-1] + 1 + right, w),
+        min(rows[-1] + 1 + bottom, h),
+    )
+    return image.crop(box)
 
 
 def _disc(diameter: int) -> np.ndarray:
@@ -171,6 +251,12 @@ REALISTIC_KINDS = (
     "small on a big photo",
     "transparent canvas",
     "1-pixel pen lines",
+    "tight crop",
+    "drawing pad, edge to edge",
+    "thick marker",
+    "16x16 binary scan",
+    "32x32 binary scan",
+    "runs off the photo",
 )
 """The ways the realistic test set's images differ from MNIST, one per kind."""
 
@@ -203,6 +289,25 @@ def _render_kind(kind: str, digit: np.ndarray, rng: np.random.Generator) -> tupl
         return render_on_canvas(digit, size=int(rng.integers(200, 400))), "PNG"
     if kind == "1-pixel pen lines":
         return render_pen_lines(digit, size=int(rng.integers(400, 700))), "PNG"
+    if kind == "drawing pad, edge to edge":
+        return render_pad_drawing(digit, rng), "PNG"
+    if kind.endswith("binary scan"):
+        return render_bitmap(digit, int(kind.split("x")[0]), ink_dark=bool(rng.random() < 0.5)), "PNG"
+    if kind in ("tight crop", "runs off the photo"):
+        coverage = place_glyph(digit, rng, int(rng.integers(240, 480)), rotate=tilt)
+        if kind == "tight crop":
+            margins = rng.integers(0, 3, size=4)
+        else:  # a generous margin on three sides; the fourth cuts 5-10% off the digit
+            rows, cols = (
+                np.flatnonzero(coverage.max(axis=1) > 0.5),
+                np.flatnonzero(coverage.max(axis=0) > 0.5),
+            )
+            margins = rng.integers(10, 40, size=4)
+            cut = int(rng.integers(4))
+            extent = np.ptp(rows) if cut < 2 else np.ptp(cols)
+            margins[cut] = -round(rng.uniform(0.05, 0.1) * extent)
+        photo = ink_on_paper(coverage, rng, ink)
+        return crop_around_ink(photo, coverage, tuple(int(m) for m in margins)), "JPEG"
     options: dict = {"ink": ink, "rotate": tilt}
     if kind == "blue ink photo":
         options["ink"] = "blue"
@@ -214,9 +319,11 @@ def _render_kind(kind: str, digit: np.ndarray, rng: np.random.Generator) -> tupl
     elif kind == "rotated 15 degrees":
         options["rotate"] = float(rng.choice([-15, 15]))
     elif kind == "thick pen":
-        options["stroke"] = 1
+        options["stroke"] = 0.5
     elif kind == "thin pen":
-        options["stroke"] = -1
+        options["stroke"] = -0.5
+    elif kind == "thick marker":
+        options["stroke"] = float(rng.uniform(3, 5))  # MNIST's strokes are about 2.8 pixels wide
     elif kind == "small on a big photo":
         options["fraction"] = (0.12, 0.2)
         options["offset"] = tuple(rng.uniform(-0.3, 0.3, size=2))
