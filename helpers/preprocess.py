@@ -102,9 +102,16 @@ def to_grey(image: Image.Image) -> np.ndarray:
 
 
 def make_ink_bright(grey: np.ndarray) -> np.ndarray:
-    """Invert dark-on-light images, judged by the border (the paper), so ink is bright."""
-    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
-    return 1.0 - grey if np.median(border) > 0.5 else grey
+    """Invert dark-on-light images so that ink is bright.
+
+    Otsu's threshold splits the pixels into a bright and a dark class; the paper
+    is the class that holds most of the border and most of the image, the two
+    shares averaged. A digit cropped tight may cover most of the border, or a
+    thick one most of the image, but rarely both.
+    """
+    bright = grey > otsu_threshold(grey)
+    border = np.concatenate([bright[0], bright[-1], bright[:, 0], bright[:, -1]])
+    return 1.0 - grey if (border.mean() + bright.mean()) / 2 > 0.5 else grey
 
 
 def resize_for_work(ink: np.ndarray) -> np.ndarray:
@@ -127,10 +134,32 @@ def resize_for_work(ink: np.ndarray) -> np.ndarray:
 
 
 def remove_background(ink: np.ndarray) -> np.ndarray:
-    """Subtract a smooth estimate of the paper (lighting gradients, shadows), rescale to [0, 1]."""
-    size = max(3, max(ink.shape) // 6)
-    background = ndimage.grey_opening(ink, size=(size, size))
-    background = ndimage.uniform_filter(background, size=size)
+    """Subtract a smooth estimate of the paper (lighting gradients, shadows), rescale to [0, 1].
+
+    The estimate is a grey opening: what is left of the image after erasing
+    everything narrower than its window. It starts at a sixth of the image, which
+    follows the lighting closely, and doubles while that uncovers much more ink:
+    a stroke wider than the window would be taken for paper and come out hollow.
+    """
+    longest = max(ink.shape)
+    window = max(3, longest // 6)
+    flat = _flatten(ink, window)
+    while window < longest:
+        wider = _flatten(ink, 2 * window)
+        if _ink_area(wider) <= WIDER_INK * _ink_area(flat):
+            break
+        window, flat = 2 * window, wider
+    return flat
+
+
+WIDER_INK = 1.15
+"""A window twice as wide is taken when it finds more than 15% more ink."""
+
+
+def _flatten(ink: np.ndarray, window: int) -> np.ndarray:
+    """The ink above a grey opening of `window` pixels (smoothed), rescaled so strong ink is 1."""
+    background = ndimage.grey_opening(ink, size=(window, window))
+    background = ndimage.uniform_filter(background, size=window)
     flat = np.clip(ink - background, 0, None)
     top = float(flat.max())
     if top <= 0.05:
@@ -139,6 +168,15 @@ def remove_background(ink: np.ndarray) -> np.ndarray:
     # meaningful even when 1-pixel strokes cover under 0.1% of the image.
     peak = float(np.median(flat[flat > 0.5 * top]))
     return np.clip(flat / peak, 0, 1)
+
+
+def _ink_area(flat: np.ndarray) -> int:
+    return int(np.count_nonzero(flat > ink_threshold(flat)))
+
+
+def ink_threshold(flat: np.ndarray) -> float:
+    """The level above which a flattened pixel is ink: Otsu's, but never below 0.15."""
+    return max(otsu_threshold(flat), 0.15)
 
 
 def otsu_threshold(values: np.ndarray, bins: int = 256) -> float:
@@ -155,26 +193,57 @@ def otsu_threshold(values: np.ndarray, bins: int = 256) -> float:
 
 
 def keep_digit_strokes(flat: np.ndarray) -> np.ndarray:
-    """Threshold, then keep the large ink components; drop specks and lines along the border."""
-    mask = flat > max(otsu_threshold(flat), 0.15)
+    """Threshold, then keep the digit's ink: drop specks, and lines along the border when a digit remains.
+
+    Ink that touches the edge is part of the digit (a tight crop, a digit drawn
+    to the edge of the pad). A paper edge, a ruled line or a scanner frame is
+    told apart by its shape (`is_border_line`), and is dropped only when other
+    ink remains: visible ink is never all thrown away.
+    """
+    mask = flat > ink_threshold(flat)
     # Pieces a few pixels apart (a broken thin line) count as one component.
     labels, count = ndimage.label(ndimage.binary_dilation(mask, iterations=2), structure=np.ones((3, 3)))
     labels = np.where(mask, labels, 0)
     if count == 0:
         return np.zeros_like(mask)
-    h, w = mask.shape
     sizes = ndimage.sum_labels(mask, labels, index=np.arange(1, count + 1))
-    keep = np.zeros(count + 1, dtype=bool)
-    for index, obj in enumerate(ndimage.find_objects(labels), start=1):
-        rows, cols = obj
-        touches = rows.start == 0 or cols.start == 0 or rows.stop == h or cols.stop == w
-        spans = (rows.stop - rows.start) > 0.9 * h or (cols.stop - cols.start) > 0.9 * w
-        keep[index] = not (touches and spans)
-    sizes = np.where(keep[1:], sizes, 0)
-    if sizes.max() == 0:
-        return np.zeros_like(mask)
-    keep[1:] &= sizes >= max(0.1 * sizes.max(), 4)
+    lines = np.array(
+        [
+            is_border_line(labels[obj] == i, obj, mask.shape)
+            for i, obj in enumerate(ndimage.find_objects(labels), 1)
+        ]
+    )
+    if sizes[~lines].max(initial=0) > 0:
+        sizes = np.where(lines, 0, sizes)
+    keep = np.concatenate([[False], sizes >= max(0.1 * sizes.max(), 4)])
     return keep[labels]
+
+
+BORDER_BAND = 0.12
+"""Border lines lie within this share of the image from an edge."""
+
+
+def is_border_line(piece: np.ndarray, box: tuple[slice, slice], shape: tuple[int, ...]) -> bool:
+    """Whether a piece of ink (cut to its `box` in an image of `shape`) is a line along the border.
+
+    Either a long, thin straight line near one edge (a paper edge, a ruled line),
+    or a frame: most of its ink lies in thin bands along the edges and it spans
+    the whole image.
+    """
+    h, w = shape
+    rows, cols = box
+    band_h, band_w = max(2, round(BORDER_BAND * h)), max(2, round(BORDER_BAND * w))
+    depth_h, depth_w = rows.stop - rows.start, cols.stop - cols.start
+    if depth_h <= band_h / 2 and depth_w >= 0.8 * w and (rows.start < band_h or rows.stop > h - band_h):
+        return True
+    if depth_w <= band_w / 2 and depth_h >= 0.8 * h and (cols.start < band_w or cols.stop > w - band_w):
+        return True
+    if depth_h < 0.8 * h or depth_w < 0.8 * w:
+        return False
+    ys, xs = np.nonzero(piece)
+    ys, xs = ys + rows.start, xs + cols.start
+    near_edge = (ys < band_h / 2) | (ys >= h - band_h / 2) | (xs < band_w / 2) | (xs >= w - band_w / 2)
+    return bool(near_edge.mean() > 0.9)
 
 
 def stroke_width(mask: np.ndarray) -> float:
