@@ -137,14 +137,23 @@ def remove_background(ink: np.ndarray) -> np.ndarray:
     """Subtract a smooth estimate of the paper (lighting gradients, shadows), rescale to [0, 1].
 
     The estimate is a grey opening: what is left of the image after erasing
-    everything narrower than its window. It starts at a sixth of the image, which
-    follows the lighting closely, and doubles while that uncovers much more ink:
-    a stroke wider than the window would be taken for paper and come out hollow.
+    everything narrower than its window. Its window starts at a sixth of the
+    image, which follows the lighting closely, and grows with the ink: a stroke
+    or junction into which the window fits would be taken for paper and come
+    out hollow. So the window is made wider than the widest ink found
+    (`wide_enough`), and doubled while a wider one uncovers much more ink, which
+    a fully hollowed stroke does.
     """
     longest = max(ink.shape)
     window = max(3, longest // 6)
     flat = _flatten(ink, window)
     while window < longest:
+        needed = wide_enough(flat)
+        if needed > window:
+            window = min(needed, longest)
+            flat = _flatten(ink, window)
+            continue
+        # A fully hollowed stroke leaves two thin outlines: test a window twice as wide.
         wider = _flatten(ink, 2 * window)
         if _ink_area(wider) <= WIDER_INK * _ink_area(flat):
             break
@@ -154,6 +163,12 @@ def remove_background(ink: np.ndarray) -> np.ndarray:
 
 WIDER_INK = 1.15
 """A window twice as wide is taken when it finds more than 15% more ink."""
+
+
+def wide_enough(flat: np.ndarray) -> int:
+    """A window no square of which fits inside the ink: wider than the largest disc inside it."""
+    mask = flat > ink_threshold(flat)
+    return int(2.5 * ndimage.distance_transform_edt(mask).max()) + 3
 
 
 def _flatten(ink: np.ndarray, window: int) -> np.ndarray:

@@ -98,12 +98,35 @@ def render_pen_lines(digit: np.ndarray, size: int = 560) -> Image.Image:
 
 
 def centre_lines(digit: np.ndarray, size: int) -> np.ndarray:
-    """The centre lines of a digit's strokes, as a `size` x `size` boolean image."""
+    """The centre lines of a digit's strokes, one pixel wide and unbroken, as a `size` x `size` mask."""
     big = np.asarray(Image.fromarray(digit).resize((size, size), Image.Resampling.BICUBIC))
-    mask = big > 96
-    # The ridge of the distance to the background.
-    distance = ndimage.distance_transform_edt(mask)
-    return mask & (distance >= ndimage.maximum_filter(distance, size=3)) & (distance > 1)
+    return thin(big > 96)
+
+
+def thin(mask: np.ndarray) -> np.ndarray:
+    """Peel a binary shape down to its 1-pixel skeleton without breaking it (Zhang and Suen, 1984)."""
+    image = np.pad(mask, 1).astype(bool)
+    while True:
+        changed = False
+        for step in (0, 1):
+            # The 8 neighbours, clockwise from the one above: P2 ... P9.
+            p = [np.roll(image, shift, axis=(0, 1)) for shift in _NEIGHBOURS]
+            count = np.sum(p, axis=0)
+            rises = sum((~p[i] & p[(i + 1) % 8]).astype(int) for i in range(8))
+            if step == 0:
+                edge = ~(p[0] & p[2] & p[4]) & ~(p[2] & p[4] & p[6])
+            else:
+                edge = ~(p[0] & p[2] & p[6]) & ~(p[0] & p[4] & p[6])
+            peel = image & (count >= 2) & (count <= 6) & (rises == 1) & edge
+            if peel.any():
+                image &= ~peel
+                changed = True
+        if not changed:
+            return image[1:-1, 1:-1]
+
+
+_NEIGHBOURS = [(1, 0), (1, -1), (0, -1), (-1, -1), (-1, 0), (-1, 1), (0, 1), (1, 1)]
+"""np.roll shifts that bring each pixel's neighbours N, NE, E, SE, S, SW, W, NW onto it."""
 
 
 def render_pad_drawing(
@@ -120,10 +143,7 @@ def render_pad_drawing(
     scale = size * rng.uniform(1.0, 1.1) / max(crop.shape)
     h, w = (max(1, round(d * scale)) for d in crop.shape)
     mask = np.asarray(Image.fromarray(crop).resize((w, h), Image.Resampling.BICUBIC)) > 96
-    # Trace the strokes' centres (where the distance to the paper peaks), then draw them with the pen.
-    distance = ndimage.distance_transform_edt(mask)
-    centres = mask & (distance >= ndimage.maximum_filter(distance, size=5) - 1.5)
-    drawn = ndimage.binary_dilation(np.pad(centres, pen), structure=_disc(pen))
+    drawn = ndimage.binary_dilation(np.pad(thin(mask), pen), structure=_disc(pen))
     ink = np.zeros((size, size), dtype=bool)
     top, left = ((size - d) * rng.uniform(0, 1) if d < size else (size - d) / 2 for d in (h, w))
     paste(ink, drawn, int(top) - pen, int(left) - pen)
