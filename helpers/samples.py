@@ -157,11 +157,23 @@ def paste(canvas: np.ndarray, patch: np.ndarray, top: int, left: int) -> None:
     canvas[y0:y1, x0:x1] = patch[y0 - top : y1 - top, x0 - left : x1 - left]
 
 
-def render_bitmap(digit: np.ndarray, side: int, ink_dark: bool) -> Image.Image:
-    """A binary `side` x `side` bitmap of a digit stretched to fill the box, as some scanners store digits."""
+def render_bitmap(digit: np.ndarray, side: int, ink_dark: bool, max_stretch: float = 3.0) -> Image.Image:
+    """A binary `side` x `side` bitmap of a digit stretched to fill the box, as some scanners store digits.
+
+    A narrow digit is widened at most `max_stretch` times its own proportions,
+    and centred: stretched all the way, an upright 1 would become a solid
+    square, which is no digit at all.
+    """
     rows, cols = np.flatnonzero(digit.max(axis=1) > 64), np.flatnonzero(digit.max(axis=0) > 64)
     crop = Image.fromarray(digit[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1])
-    ink = np.asarray(crop.resize((side, side), Image.Resampling.BILINEAR)) > 127
+    w, h = (min(side, round(side * d / max(crop.size) * max_stretch)) for d in crop.size)
+    ink = np.zeros((side, side), dtype=bool)
+    paste(
+        ink,
+        np.asarray(crop.resize((w, h), Image.Resampling.BILINEAR)) > 127,
+        (side - h) // 2,
+        (side - w) // 2,
+    )
     return Image.fromarray(np.where(ink != ink_dark, 255, 0).astype(np.uint8), "L")
 
 
