@@ -28,6 +28,8 @@ BOX = 20
 FIELD = 28
 THIN_STROKE = 0.15
 """MNIST's strokes are about 3 pixels in its 20-pixel box; much thinner ones get widened."""
+THICK_STROKE = 1.6
+"""Strokes more than this many times MNIST's width (relative to the digit) are narrowed to it."""
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_PIXELS = 50_000_000
 
@@ -272,15 +274,37 @@ def thicken_thin_strokes(cleaned: np.ndarray, mask: np.ndarray) -> tuple[np.ndar
 
     A 1-pixel pen line on a big canvas would otherwise shrink to a faint trace.
     """
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    size = max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1
-    missing = THIN_STROKE * size - stroke_width(mask)
-    if stroke_width(mask) >= THIN_STROKE * size / 2 or missing < 2:
+    width, target = stroke_width(mask), THIN_STROKE * digit_size(mask)
+    missing = target - width
+    if width >= target / 2 or missing < 2:
         return cleaned, mask
-    radius = round(missing / 2)
-    yy, xx = np.mgrid[-radius : radius + 1, -radius : radius + 1]
-    disc = yy**2 + xx**2 <= radius**2
+    disc = _disc(round(missing / 2))
     return ndimage.grey_dilation(cleaned, footprint=disc), ndimage.binary_dilation(mask, structure=disc)
+
+
+def thin_thick_strokes(cleaned: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Narrow strokes over `THICK_STROKE` times MNIST's width (a marker) down to MNIST's width.
+
+    Kept as they are if that would erase most of the ink.
+    """
+    width, target = stroke_width(mask), THIN_STROKE * digit_size(mask)
+    if width <= THICK_STROKE * target:
+        return cleaned, mask
+    narrowed = ndimage.binary_erosion(mask, structure=_disc(round((width - target) / 2)))
+    if np.count_nonzero(narrowed) < 0.2 * np.count_nonzero(mask):
+        return cleaned, mask
+    return np.where(ndimage.binary_dilation(narrowed), cleaned, 0).astype(np.float32), narrowed
+
+
+def digit_size(mask: np.ndarray) -> int:
+    """The longer side of the box around the ink, in pixels."""
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    return int(max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1)
+
+
+def _disc(radius: int) -> np.ndarray:
+    yy, xx = np.mgrid[-radius : radius + 1, -radius : radius + 1]
+    return yy**2 + xx**2 <= radius**2
 
 
 def fit_in_field(crop: np.ndarray) -> np.ndarray:
@@ -377,6 +401,7 @@ def cut_out(flat: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     """The ink under `mask` (grown by a pixel) in the full frame, and cropped to the mask's box."""
     cleaned = np.where(ndimage.binary_dilation(mask, iterations=1), flat, 0).astype(np.float32)
     cleaned, mask = thicken_thin_strokes(cleaned, mask)
+    cleaned, mask = thin_thick_strokes(cleaned, mask)
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     return cleaned, cleaned[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 
