@@ -264,36 +264,36 @@ def is_border_line(piece: np.ndarray, box: tuple[slice, slice], shape: tuple[int
 
 
 def stroke_width(mask: np.ndarray) -> float:
-    """Mean stroke width of a binary drawing, in pixels: twice its area over its outline."""
-    outline = np.count_nonzero(mask & ~ndimage.binary_erosion(mask))
-    return 2.0 * np.count_nonzero(mask) / max(outline, 1)
+    """Mean stroke width of a binary drawing, in pixels, measured along the strokes' centre lines.
+
+    The centre lines are where the distance to the paper peaks; a stroke is
+    twice that distance wide, less the centre pixel counted on both sides.
+    """
+    if not mask.any():
+        return 0.0
+    distance = ndimage.distance_transform_edt(mask)
+    ridge = mask & (distance >= ndimage.maximum_filter(distance, size=3))
+    return float(2 * distance[ridge].mean() - 1)
 
 
-def thicken_thin_strokes(cleaned: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Widen strokes much thinner than MNIST's (`THIN_STROKE` of the digit's size).
+def match_stroke_width(cleaned: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bring strokes far from MNIST's width (`THIN_STROKE` of the digit's size) to that width.
 
-    A 1-pixel pen line on a big canvas would otherwise shrink to a faint trace.
+    A 1-pixel pen line on a big canvas would shrink to a faint trace, and a
+    marker's strokes fill the loops of a small digit. Strokes under half MNIST's
+    width are widened; strokes over `THICK_STROKE` times it are narrowed, unless
+    that would erase most of the ink.
     """
     width, target = stroke_width(mask), THIN_STROKE * digit_size(mask)
-    missing = target - width
-    if width >= target / 2 or missing < 2:
-        return cleaned, mask
-    disc = _disc(round(missing / 2))
-    return ndimage.grey_dilation(cleaned, footprint=disc), ndimage.binary_dilation(mask, structure=disc)
-
-
-def thin_thick_strokes(cleaned: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Narrow strokes over `THICK_STROKE` times MNIST's width (a marker) down to MNIST's width.
-
-    Kept as they are if that would erase most of the ink.
-    """
-    width, target = stroke_width(mask), THIN_STROKE * digit_size(mask)
-    if width <= THICK_STROKE * target:
-        return cleaned, mask
-    narrowed = ndimage.binary_erosion(mask, structure=_disc(round((width - target) / 2)))
-    if np.count_nonzero(narrowed) < 0.2 * np.count_nonzero(mask):
-        return cleaned, mask
-    return np.where(ndimage.binary_dilation(narrowed), cleaned, 0).astype(np.float32), narrowed
+    if width < target / 2 and target - width >= 2:
+        radius = round((target - width) / 2)
+        grown = ndimage.distance_transform_edt(~mask) <= radius
+        return ndimage.grey_dilation(cleaned, footprint=_disc(radius)), grown
+    if width > THICK_STROKE * target:
+        narrowed = ndimage.distance_transform_edt(mask) > (width - target) / 2
+        if np.count_nonzero(narrowed) >= 0.2 * np.count_nonzero(mask):
+            return np.where(ndimage.binary_dilation(narrowed), cleaned, 0).astype(np.float32), narrowed
+    return cleaned, mask
 
 
 def digit_size(mask: np.ndarray) -> int:
@@ -400,8 +400,7 @@ def clean_image(
 def cut_out(flat: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The ink under `mask` (grown by a pixel) in the full frame, and cropped to the mask's box."""
     cleaned = np.where(ndimage.binary_dilation(mask, iterations=1), flat, 0).astype(np.float32)
-    cleaned, mask = thicken_thin_strokes(cleaned, mask)
-    cleaned, mask = thin_thick_strokes(cleaned, mask)
+    cleaned, mask = match_stroke_width(cleaned, mask)
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     return cleaned, cleaned[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
 

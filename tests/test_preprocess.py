@@ -228,7 +228,7 @@ def test_strokes_of_normal_width_are_not_widened():
     mask[10:90, 45:60] = True  # 15 pixels wide, 80 tall
     cleaned = mask.astype(np.float32)
     assert preprocess.stroke_width(mask) == pytest.approx(15, rel=0.15)
-    same_cleaned, same_mask = preprocess.thicken_thin_strokes(cleaned, mask)
+    same_cleaned, same_mask = preprocess.match_stroke_width(cleaned, mask)
     assert same_mask is mask and same_cleaned is cleaned
 
 
