@@ -192,6 +192,9 @@ def split_train_val(
 
 SEMEION_NPZ = PROJECT_ROOT / "data" / "semeion.npz"
 REAL_DEV_DIR = PROJECT_ROOT / "data" / "real_dev"
+"""The real_dev images whose licence allows shipping them (80 canvas drawings; data/README.md)."""
+SHARED_REAL_DEV_DIR = PROJECT_ROOT.parent / "shared" / "data" / "real_dev"
+"""All 251 real_dev images, photos included, where the development machines keep them."""
 
 
 @dataclass(frozen=True)
@@ -221,8 +224,14 @@ def load_semeion(path: str | os.PathLike[str] = SEMEION_NPZ) -> DigitSet:
     return DigitSet("Semeion", list(x), y.astype(np.int64), ["16x16 binary scan"] * len(y))
 
 
-def load_real_dev(folder: str | os.PathLike[str] = REAL_DEV_DIR) -> DigitSet:
-    """Real photos and canvas drawings listed in `folder`/MANIFEST.csv (label, kind, source, licence)."""
+def load_real_dev(folder: str | os.PathLike[str] | None = None) -> DigitSet:
+    """Real photos and canvas drawings listed in `folder`/MANIFEST.csv (label, kind, source, licence).
+
+    By default, all of them from ../shared/data/real_dev where that exists, else
+    the ones shipped in data/real_dev.
+    """
+    if folder is None:
+        folder = SHARED_REAL_DEV_DIR if (SHARED_REAL_DEV_DIR / "MANIFEST.csv").is_file() else REAL_DEV_DIR
     folder = Path(folder)
     manifest = folder / "MANIFEST.csv"
     if not manifest.is_file():
@@ -230,8 +239,13 @@ def load_real_dev(folder: str | os.PathLike[str] = REAL_DEV_DIR) -> DigitSet:
     with manifest.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     return DigitSet(
-        "real_dev",
+        f"real_dev ({_relative_to_project(folder)})",
         [folder / row["file"] for row in rows],
         np.array([int(row["label"]) for row in rows]),
         [row["kind"] for row in rows],
     )
+
+
+def _relative_to_project(path: Path) -> str:
+    """`path` from the project root ("../shared/..." for the folder beside it), else as it is."""
+    return os.path.relpath(path.resolve(), PROJECT_ROOT) if path.is_absolute() else str(path)

@@ -38,9 +38,19 @@ class ModelError(RuntimeError):
 
 
 class _Answer:
-    """What every answer has: `ok` unless it carries an error, and a JSON-ready form."""
+    """What every answer has: `ok` unless it carries an error, and a JSON-ready form.
+
+    An answer with an error (no digit found, an unreadable file) holds no digit
+    and is always `flagged`, so code that checks only `flagged` never trusts it.
+    """
 
     error: str | None
+    flagged: bool
+
+    def __post_init__(self) -> None:
+        """Flag every answer that carries an error."""
+        if self.error is not None:
+            self.flagged = True
 
     @property
     def ok(self) -> bool:

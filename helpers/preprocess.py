@@ -398,11 +398,29 @@ def clean_image(
 
 
 def cut_out(flat: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The ink under `mask` (grown by a pixel) in the full frame, and cropped to the mask's box."""
+    """The ink under `mask` (grown by a pixel) in the full frame, and cropped to the mask's box.
+
+    Ink that reaches all four edges of the image filled its frame: scanners that
+    stretch each digit to fill its box store them so, and the stretch loses the
+    digit's proportions. Such a crop is narrowed to at most `FILLED_ASPECT` of
+    its height, MNIST's median proportion.
+    """
     cleaned = np.where(ndimage.binary_dilation(mask, iterations=1), flat, 0).astype(np.float32)
     cleaned, mask = match_stroke_width(cleaned, mask)
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    return cleaned, cleaned[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    cropped = cleaned[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    h, w = cropped.shape
+    fills_frame = (
+        rows[0] == 0 and cols[0] == 0 and rows[-1] == mask.shape[0] - 1 and cols[-1] == mask.shape[1] - 1
+    )
+    if fills_frame and w > FILLED_ASPECT * h:
+        narrow = Image.fromarray(cropped).resize((round(FILLED_ASPECT * h), h), Image.Resampling.BILINEAR)
+        cropped = np.asarray(narrow)
+    return cleaned, cropped
+
+
+FILLED_ASPECT = 0.8
+"""Width over height of MNIST's median digit (1s included), measured on its training images."""
 
 
 def group_components(mask: np.ndarray) -> list[np.ndarray]:

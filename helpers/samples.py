@@ -15,10 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 from scipy import ndimage
 
 INKS = {"black": (25, 25, 30), "blue": (20, 40, 150)}
+PAD_SIZE = 280
+PAD_PEN = 18
+"""The drawing pad's side and pen width, in pixels (`helpers.widgets.DrawingPad`)."""
 SAMPLE_INDICES = (0, 1, 2, 3, 4, 8, 11, 18, 61, 7)
 """MNIST test-set indices rendered as the shipped samples (digits 7 2 1 0 4 5 6 3 8 9)."""
 
@@ -130,7 +133,7 @@ _NEIGHBOURS = [(1, 0), (1, -1), (0, -1), (-1, -1), (-1, 0), (-1, 1), (0, 1), (1,
 
 
 def render_pad_drawing(
-    digit: np.ndarray, rng: np.random.Generator, size: int = 280, pen: int = 18
+    digit: np.ndarray, rng: np.random.Generator, size: int = PAD_SIZE, pen: int = PAD_PEN
 ) -> Image.Image:
     """Draw a digit edge to edge on a white `size` canvas with a pen `pen` pixels wide, as on the drawing pad.
 
@@ -148,6 +151,26 @@ def render_pad_drawing(
     top, left = ((size - d) * rng.uniform(0, 1) if d < size else (size - d) / 2 for d in (h, w))
     paste(ink, drawn, int(top) - pen, int(left) - pen)
     return Image.fromarray(np.where(ink, 0, 255).astype(np.uint8), "L")
+
+
+def draw_pen_stroke(paper: Image.Image, points: list[tuple[float, float]], pen: int = PAD_PEN) -> None:
+    """Draw one stroke through `points` in black on `paper` with a round pen, as the drawing pad does."""
+    points = [(float(x), float(y)) for x, y in points] * (2 if len(points) == 1 else 1)
+    draw = ImageDraw.Draw(paper)
+    draw.line(points, fill=0, width=pen, joint="curve")
+    r = pen / 2
+    for x, y in (points[0], points[-1]):  # round pen ends
+        draw.ellipse((x - r, y - r, x + r, y + r), fill=0)
+
+
+def draw_strokes(
+    strokes: list[list[tuple[float, float]]], size: int = PAD_SIZE, pen: int = PAD_PEN
+) -> Image.Image:
+    """A white `size` pad with `strokes` drawn on it by `draw_pen_stroke`."""
+    paper = Image.new("L", (size, size), 255)
+    for points in strokes:
+        draw_pen_stroke(paper, points, pen)
+    return paper
 
 
 def paste(canvas: np.ndarray, patch: np.ndarray, top: int, left: int) -> None:

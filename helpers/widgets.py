@@ -25,7 +25,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from helpers.config import MODEL_NAMES, PROJECT_ROOT, TrainConfig, run_paths
 from helpers.data import split_train_val
@@ -33,6 +33,7 @@ from helpers.evaluate import Evaluation
 from helpers.plots import plot_predictions, plot_preprocess_steps, plot_training_history
 from helpers.predict import make_prediction, predict_probabilities, threshold_of
 from helpers.preprocess import ImageError, preprocess_image
+from helpers.samples import PAD_PEN, PAD_SIZE, draw_pen_stroke
 
 WIDGET_RUNS = PROJECT_ROOT / "build" / "widget-runs"
 """Where the training panel's runs go: never over `models/best_model.keras`."""
@@ -325,8 +326,8 @@ class ErrorExplorer:
 class DrawingPad:
     """Draw a digit with the mouse, or upload an image; see the preprocessing and the top 3."""
 
-    SIZE = 280
-    PEN = 18
+    SIZE = PAD_SIZE
+    PEN = PAD_PEN
 
     def __init__(self, model: Any) -> None:
         from ipycanvas import Canvas
@@ -363,13 +364,8 @@ class DrawingPad:
     def draw_stroke(self, points: Sequence[tuple[float, float]]) -> None:
         """Draw one pen stroke through `points` (canvas pixels), then predict what is on the pad."""
         points = [(float(x), float(y)) for x, y in points]
-        if len(points) == 1:
-            points = points * 2
-        self.canvas.stroke_lines(points)
-        ImageDraw.Draw(self.paper).line(points, fill=0, width=self.PEN, joint="curve")
-        r = self.PEN / 2
-        for x, y in (points[0], points[-1]):  # round pen ends, as on the canvas
-            ImageDraw.Draw(self.paper).ellipse((x - r, y - r, x + r, y + r), fill=0)
+        self.canvas.stroke_lines(points * (2 if len(points) == 1 else 1))
+        draw_pen_stroke(self.paper, points, self.PEN)
         self.predict(self.paper)
 
     def predict(self, source: Any) -> None:

@@ -76,3 +76,21 @@ def tiny_model(tiny_run):
     from helpers.predict import load_model
 
     return load_model(tiny_run.paths.model_file)
+
+
+@pytest.fixture(scope="session")
+def edge_drawings():
+    """Strokes (pad pixels, 280x280) of digits drawn to the edges of the drawing pad, as learners draw."""
+    return EDGE_DRAWINGS
+
+
+EDGE_DRAWINGS = {
+    # A 1 from the pad's top edge to its bottom edge.
+    1: [[(150, 0), (140, 140), (130, 279)]],
+    # A 7 whose bar runs along the top edge, its stem off the bottom.
+    7: [[(25, 6), (255, 6)], [(255, 6), (180, 140), (120, 279)]],
+    # A 0 that touches all four sides.
+    0: [[(140 + 132 * np.sin(a), 140 - 132 * np.cos(a)) for a in np.linspace(0, 2 * np.pi, 60)]],
+    # A 4 whose stem runs off the bottom and whose bar reaches the right edge.
+    4: [[(90, 0), (40, 170), (279, 170)], [(200, 40), (200, 279)]],
+}

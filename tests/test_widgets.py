@@ -159,3 +159,15 @@ def test_panel_start_does_not_block(panel):
     assert isinstance(panel._thread, threading.Thread)
     panel._thread.join(timeout=300)
     assert panel.runs and panel.runs[-1]["epochs"] == 2
+
+
+def test_pad_reads_digits_drawn_to_its_edges(pad, edge_drawings):
+    read = {}
+    for digit, strokes in edge_drawings.items():
+        pad.clear()
+        for stroke in strokes:
+            pad.draw_stroke(stroke)
+        ink = np.asarray(pad.paper) < 128
+        assert ink[0].any() or ink[-1].any() or ink[:, 0].any() or ink[:, -1].any()  # really at the edge
+        read[digit] = pad.prediction.digit if pad.prediction else pad.answer.value
+    assert read == {digit: digit for digit in edge_drawings}
