@@ -66,7 +66,13 @@ class EpochLog(keras.callbacks.Callback):
 
 AUGMENT_RANGES = {"degrees": 10.0, "scale": 0.1, "shift_pixels": 2.8}
 """Random affine augmentation: rotate up to 10 degrees, rescale up to 10%, shift up to 10%."""
-AUGMENT_STYLE = {"stretch_share": 0.0, "max_stretch": 3.0, "thick_share": 0.0}
+AUGMENT_STYLE = {
+    "stretch_share": 0.0,
+    "max_stretch": 3.0,
+    "thick_share": 0.0,
+    "elastic_alpha": 0.0,
+    "elastic_sigma": 4.0,
+}
 """How other writers and scanners differ: a share of digits stretched to fill a square box
 (by at most `max_stretch`), and a share drawn with a pen 2 pixels wider."""
 
@@ -97,16 +103,61 @@ def augment_batch(images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
     transforms = tf.stack(
         [a0, a1, centre - a0 * x0 - a1 * y0, b0, b1, centre - b0 * x0 - b1 * y0, zeros, zeros], axis=1
     )
-    out = tf.raw_ops.ImageProjectiveTransformV3(
-        images=images,
-        transforms=transforms,
-        output_shape=tf.shape(images)[1:3],
-        fill_value=0.0,
-        interpolation="BILINEAR",
-        fill_mode="CONSTANT",
-    )
+    if AUGMENT_STYLE["elastic_alpha"] > 0:
+        field = elastic_field(
+            images, seed + 6, AUGMENT_STYLE["elastic_alpha"], AUGMENT_STYLE["elastic_sigma"]
+        )
+        out = warp_images(images, transforms, field)
+    else:
+        out = tf.raw_ops.ImageProjectiveTransformV3(
+            images=images,
+            transforms=transforms,
+            output_shape=tf.shape(images)[1:3],
+            fill_value=0.0,
+            interpolation="BILINEAR",
+            fill_mode="CONSTANT",
+        )
     thicker = uniform(5, 0.5) + 0.5 < AUGMENT_STYLE["thick_share"]
     return tf.where(thicker[:, None, None, None], tf.nn.max_pool2d(out, 3, 1, "SAME"), out)
+
+
+def elastic_field(images: tf.Tensor, seed: tf.Tensor, alpha: float, sigma: float) -> tf.Tensor:
+    """Random smooth displacements (N, H, W, 2) in pixels: uniform noise blurred by a Gaussian of
+    `sigma` pixels and scaled by `alpha`, as in Simard, Steinkraus and Platt (2003)."""
+    shape = tf.concat([tf.shape(images)[:3], [2]], axis=0)
+    noise = tf.random.stateless_uniform(shape, seed=seed, minval=-1.0, maxval=1.0)
+    radius = int(2 * sigma)
+    taps = np.exp(-(np.arange(-radius, radius + 1) ** 2) / (2 * sigma**2))
+    taps = tf.constant(taps / taps.sum(), tf.float32)
+    across = tf.tile(tf.reshape(taps, [1, -1, 1, 1]), [1, 1, 2, 1])
+    down = tf.tile(tf.reshape(taps, [-1, 1, 1, 1]), [1, 1, 2, 1])
+    smooth = tf.nn.depthwise_conv2d(noise, across, [1, 1, 1, 1], "SAME")
+    return alpha * tf.nn.depthwise_conv2d(smooth, down, [1, 1, 1, 1], "SAME")
+
+
+def warp_images(images: tf.Tensor, transforms: tf.Tensor, field: tf.Tensor) -> tf.Tensor:
+    """Resample each image (bilinear, zeros outside) at its affine `transforms` (N, 8, as for
+    `ImageProjectiveTransformV3`, output to input) plus the displacements `field`."""
+    n, height, width = tf.shape(images)[0], images.shape[1], images.shape[2]
+    ys, xs = tf.meshgrid(tf.range(height, dtype=tf.float32), tf.range(width, dtype=tf.float32), indexing="ij")
+    t = [tf.reshape(transforms[:, i], [-1, 1, 1]) for i in range(6)]
+    x = t[0] * xs + t[1] * ys + t[2] + field[..., 0]
+    y = t[3] * xs + t[4] * ys + t[5] + field[..., 1]
+    flat = tf.reshape(images, [n, height * width])
+    x0, y0 = tf.floor(x), tf.floor(y)
+
+    def pixel(row: tf.Tensor, col: tf.Tensor) -> tf.Tensor:
+        inside = (col >= 0) & (col <= width - 1) & (row >= 0) & (row <= height - 1)
+        index = tf.cast(
+            tf.clip_by_value(row, 0, height - 1) * width + tf.clip_by_value(col, 0, width - 1), tf.int32
+        )
+        values = tf.gather(flat, tf.reshape(index, [n, -1]), batch_dims=1)
+        return tf.where(inside, tf.reshape(values, tf.shape(x)), 0.0)
+
+    wx, wy = x - x0, y - y0
+    top = (1 - wx) * pixel(y0, x0) + wx * pixel(y0, x0 + 1)
+    bottom = (1 - wx) * pixel(y0 + 1, x0) + wx * pixel(y0 + 1, x0 + 1)
+    return ((1 - wy) * top + wy * bottom)[..., None]
 
 
 def stretch_factors(images: tf.Tensor, chosen: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
