@@ -109,11 +109,22 @@ def make_ink_bright(grey: np.ndarray) -> np.ndarray:
     Otsu's threshold splits the pixels into a bright and a dark class; the paper
     is the class that holds most of the border and most of the image, the two
     shares averaged. A digit cropped tight may cover most of the border, or a
-    thick one most of the image, but rarely both.
+    thick one most of the image, but rarely both. A frame (solid rings of the
+    rarer class all round, as a scanner leaves) is looked past to the border
+    inside it.
     """
     bright = grey > otsu_threshold(grey)
-    border = np.concatenate([bright[0], bright[-1], bright[:, 0], bright[:, -1]])
-    return 1.0 - grey if (border.mean() + bright.mean()) / 2 > 0.5 else grey
+    rare = bright.mean() < 0.5
+    depth = 0
+    while depth < 0.1 * min(bright.shape) and (_ring(bright, depth) == rare).all():
+        depth += 1
+    return 1.0 - grey if (_ring(bright, depth).mean() + bright.mean()) / 2 > 0.5 else grey
+
+
+def _ring(image: np.ndarray, depth: int) -> np.ndarray:
+    """The pixels `depth` pixels in from the image's edge, all round."""
+    inner = image[depth : image.shape[0] - depth, depth : image.shape[1] - depth]
+    return np.concatenate([inner[0], inner[-1], inner[1:-1, 0], inner[1:-1, -1]])
 
 
 def resize_for_work(ink: np.ndarray) -> np.ndarray:
@@ -210,12 +221,13 @@ def otsu_threshold(values: np.ndarray, bins: int = 256) -> float:
 
 
 def keep_digit_strokes(flat: np.ndarray) -> np.ndarray:
-    """Threshold, then keep the digit's ink: drop specks, and lines along the border when a digit remains.
+    """Threshold, then keep the digit's ink: drop border clutter when a digit remains, then specks.
 
     Ink that touches the edge is part of the digit (a tight crop, a digit drawn
-    to the edge of the pad). A paper edge, a ruled line or a scanner frame is
-    told apart by its shape (`is_border_line`), and is dropped only when other
-    ink remains: visible ink is never all thrown away.
+    to the edge of the pad). A paper edge, the desk beside the paper, a ruled
+    line or a scanner frame is told apart by its shape (`is_border_clutter`),
+    and is dropped only when ink of a digit's size remains: visible ink is
+    never all thrown away.
     """
     mask = flat > ink_threshold(flat)
     # Pieces a few pixels apart (a broken thin line) count as one component.
@@ -224,42 +236,49 @@ def keep_digit_strokes(flat: np.ndarray) -> np.ndarray:
     if count == 0:
         return np.zeros_like(mask)
     sizes = ndimage.sum_labels(mask, labels, index=np.arange(1, count + 1))
-    lines = np.array(
-        [
-            is_border_line(labels[obj] == i, obj, mask.shape)
-            for i, obj in enumerate(ndimage.find_objects(labels), 1)
-        ]
+    boxes = ndimage.find_objects(labels)
+    clutter = np.array(
+        [is_border_clutter(labels[box] == i, box, mask.shape) for i, box in enumerate(boxes, 1)]
     )
-    if sizes[~lines].max(initial=0) > 0:
-        sizes = np.where(lines, 0, sizes)
+    extents = np.array([max(rows.stop - rows.start, cols.stop - cols.start) for rows, cols in boxes])
+    if (~clutter & (extents >= MIN_DIGIT * max(mask.shape))).any():
+        sizes = np.where(clutter, 0, sizes)
     keep = np.concatenate([[False], sizes >= max(0.1 * sizes.max(), 4)])
     return keep[labels]
 
 
 BORDER_BAND = 0.12
-"""Border lines lie within this share of the image from an edge."""
+"""Border clutter starts within this share of the image from an edge."""
+MIN_DIGIT = 0.05
+"""Ink whose box is shorter than this share of the image is too small to be the digit."""
 
 
-def is_border_line(piece: np.ndarray, box: tuple[slice, slice], shape: tuple[int, ...]) -> bool:
-    """Whether a piece of ink (cut to its `box` in an image of `shape`) is a line along the border.
+def is_border_clutter(piece: np.ndarray, box: tuple[slice, slice], shape: tuple[int, ...]) -> bool:
+    """Whether a piece of ink (cut to its `box` in an image of `shape`) lies along the border.
 
-    Either a long, thin straight line near one edge (a paper edge, a ruled line),
-    or a frame: most of its ink lies in thin bands along the edges and it spans
-    the whole image.
+    Either it runs along most of one edge, starting near it, with a straight
+    inner side (a ruled line, a paper edge, the desk beside the paper), or it is
+    a frame: nearly all of it lies in thin bands along the edges, all round.
     """
+    for side in range(4):  # top, left, bottom, right: turn the image so that side is on top
+        turned = np.rot90(piece, side)
+        rows, cols = box if side % 2 == 0 else box[::-1]
+        depth, length = shape if side % 2 == 0 else shape[::-1]
+        start = rows.start if side in (0, 3) else depth - rows.stop
+        covered = turned.any(axis=0)
+        if start > BORDER_BAND * depth or covered.sum() < 0.8 * length:
+            continue
+        inner = start + turned.shape[0] - np.argmax(turned[::-1, covered], axis=0)
+        if np.percentile(inner, 95) - np.percentile(inner, 5) <= 0.1 * depth:
+            return True
     h, w = shape
     rows, cols = box
-    band_h, band_w = max(2, round(BORDER_BAND * h)), max(2, round(BORDER_BAND * w))
-    depth_h, depth_w = rows.stop - rows.start, cols.stop - cols.start
-    if depth_h <= band_h / 2 and depth_w >= 0.8 * w and (rows.start < band_h or rows.stop > h - band_h):
-        return True
-    if depth_w <= band_w / 2 and depth_h >= 0.8 * h and (cols.start < band_w or cols.stop > w - band_w):
-        return True
-    if depth_h < 0.8 * h or depth_w < 0.8 * w:
+    if rows.stop - rows.start < 0.8 * h or cols.stop - cols.start < 0.8 * w:
         return False
     ys, xs = np.nonzero(piece)
     ys, xs = ys + rows.start, xs + cols.start
-    near_edge = (ys < band_h / 2) | (ys >= h - band_h / 2) | (xs < band_w / 2) | (xs >= w - band_w / 2)
+    band_h, band_w = BORDER_BAND * h / 2, BORDER_BAND * w / 2
+    near_edge = (ys < band_h) | (ys >= h - band_h) | (xs < band_w) | (xs >= w - band_w)
     return bool(near_edge.mean() > 0.9)
 
 
@@ -405,8 +424,11 @@ def cut_out(flat: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     digit's proportions. Such a crop is narrowed to at most `FILLED_ASPECT` of
     its height, MNIST's median proportion.
     """
-    cleaned = np.where(ndimage.binary_dilation(mask, iterations=1), flat, 0).astype(np.float32)
-    cleaned, mask = match_stroke_width(cleaned, mask)
+    # Strong ink is 1 again, judged on the digit's own ink alone (a dark frame may have set the scale).
+    kept = flat[mask]
+    peak = float(np.median(kept[kept >= 0.5 * kept.max()]))
+    cleaned = np.where(ndimage.binary_dilation(mask, iterations=1), np.clip(flat / peak, 0, 1), 0)
+    cleaned, mask = match_stroke_width(cleaned.astype(np.float32), mask)
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     cropped = cleaned[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     h, w = cropped.shape

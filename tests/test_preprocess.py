@@ -34,6 +34,11 @@ def _corr(a, b):
     return float(np.corrcoef(np.ravel(a), np.ravel(b))[0, 1])
 
 
+def _best_shifted_corr(a, b):
+    """Correlation of `a` and `b`, at the best of their shifts by up to a pixel each way."""
+    return max(_corr(np.roll(a, (dy, dx), axis=(0, 1)), b) for dy in (-1, 0, 1) for dx in (-1, 0, 1))
+
+
 def _bbox(image):
     rows, cols = np.flatnonzero(image.max(axis=1) > 0), np.flatnonzero(image.max(axis=0) > 0)
     return rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
@@ -74,9 +79,7 @@ def test_light_strokes_on_transparent_canvas_work_like_dark_ones(digit, renderin
 
 
 def test_raw_mnist_digit_matches_itself_up_to_a_one_pixel_shift(digit):
-    result = preprocess_image(digit).image
-    best = max(_corr(np.roll(result, (dy, dx), axis=(0, 1)), digit) for dy in (-1, 0, 1) for dx in (-1, 0, 1))
-    assert best > 0.95
+    assert _best_shifted_corr(preprocess_image(digit).image, digit) > 0.95
 
 
 def test_raw_mnist_digit_comes_back_as_itself(digit):
@@ -267,3 +270,56 @@ def test_exif_orientation_is_applied(tmp_path, digit):
     exif[0x0112] = 6
     upright.rotate(90, expand=True).save(tmp_path / "phone.jpg", exif=exif, quality=95)
     assert _corr(preprocess_image(tmp_path / "phone.jpg").image, preprocess_image(upright).image) > 0.95
+
+
+# --- ink at the edges: part of the digit; border lines: not ---------------------------------------
+
+
+def _paper_with(digit, rng, draw):
+    """A blue-ink photo of `digit` with something more drawn on it by `draw(array)` (dark = 0)."""
+    photo = np.asarray(render_on_paper(digit, rng, size=320, ink="black", fraction=(0.5, 0.5))).copy()
+    draw(photo)
+    return photo
+
+
+@pytest.mark.parametrize(
+    "clutter",
+    ["ruled line at the top", "scanner frame", "desk beside the paper", "shadowed paper edge"],
+)
+def test_border_clutter_is_not_taken_for_ink(digit, clutter):
+    def draw(photo):
+        if clutter == "ruled line at the top":
+            photo[18:21] = (60, 60, 140)
+        elif clutter == "scanner frame":
+            photo[:4], photo[-4:], photo[:, :4], photo[:, -4:] = 0, 0, 0, 0
+        elif clutter == "desk beside the paper":
+            photo[:, :50] = (70, 55, 40)
+        else:
+            photo[:, -12:] = (90, 90, 90)
+
+    clean = preprocess_image(_paper_with(digit, np.random.default_rng(1), lambda photo: None))
+    cluttered = preprocess_image(_paper_with(digit, np.random.default_rng(1), draw))
+    # The same digit, cut out of the same place, up to a pixel of rounding.
+    assert np.abs(np.subtract(cluttered.steps["cropped"].shape, clean.steps["cropped"].shape)).max() <= 3
+    assert _best_shifted_corr(cluttered.image, clean.image) > 0.95
+
+
+def test_a_digit_that_fills_its_image_is_kept_whole():
+    # A thick 1 that fills a 32x32 binary image, top to bottom and side to side.
+    image = np.zeros((32, 32), np.uint8)
+    for row in range(32):
+        image[row, max(0, 20 - row // 2) : 32 - row // 3] = 255
+    ink = preprocess_image(image).image > 0.3
+    assert _bbox(ink)[0] == 20  # the whole height
+    assert (ndimage.binary_fill_holes(ink) == ink).all()  # solid: no paper inside the stroke
+
+
+def test_thick_solid_strokes_stay_solid():
+    # A 0 drawn with a marker as wide as a quarter of the image: no hollow strokes.
+    yy, xx = np.mgrid[:64, :64]
+    radius = np.hypot((yy - 32) / 30, (xx - 32) / 22)
+    ring = (radius > 0.55) & (radius <= 1.0)
+    cleaned = preprocess_image(np.where(ring, 0, 255).astype(np.uint8)).steps["cleaned"]
+    big = np.asarray(Image.fromarray(ring).resize(cleaned.shape[::-1], Image.Resampling.NEAREST))
+    inner = ndimage.binary_erosion(big, iterations=3)
+    assert (cleaned[inner] > 0.5).mean() > 0.99  # every pixel inside the stroke is ink
