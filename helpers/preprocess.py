@@ -408,12 +408,20 @@ def clean_image(
     ink = resize_for_work(make_ink_bright(grey))
     flat = remove_background(ink)
     mask = keep_digit_strokes(flat)
-    if not mask.any():
+    if not mask.any() or looks_like_texture(mask):
         raise ImageError(
             f"{name}: no digit found (no strokes stand out: the image is blank, or only noise or texture); "
             "check the file"
         )
     return str(name), original, grey, flat, mask
+
+
+def looks_like_texture(mask: np.ndarray) -> bool:
+    """Whether the ink is a fine texture (noise, grain) rather than strokes: hairline-thin
+    (under 3% of its extent) yet covering over a quarter of the square around it, which
+    pen lines never do."""
+    size = digit_size(mask)
+    return bool(stroke_width(mask) < 0.03 * size and np.count_nonzero(mask) > 0.25 * size**2)
 
 
 def cut_out(flat: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
