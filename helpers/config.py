@@ -51,6 +51,9 @@ class TrainConfig:
     dropout: float = 0.25
     """Dropout before the classifier; `seed_cnn` uses half of it after each conv block."""
     augment: bool = True
+    elastic: float = 0.0
+    """With `augment`, also distort each image elastically (Simard et al., 2003): random
+    displacements smoothed over 4 pixels, of about this strength; 0 turns it off."""
     seed: int = 42
     val_fraction: float = 0.1
     train_subset: int = 0
@@ -84,6 +87,7 @@ class TrainConfig:
             ("learning_rate", 0 < self.learning_rate <= 1, "a number in (0, 1]"),
             ("dropout", 0 <= self.dropout < 1, "a number in [0, 1)"),
             ("augment", isinstance(self.augment, bool), "True or False"),
+            ("elastic", 0 <= self.elastic <= 50, "a number in [0, 50]"),
             ("seed", _is_int(self.seed) and self.seed >= 0, "an integer >= 0"),
             ("val_fraction", 0 < self.val_fraction <= 0.5, "a number in (0, 0.5]"),
             (

@@ -66,19 +66,13 @@ class EpochLog(keras.callbacks.Callback):
 
 AUGMENT_RANGES = {"degrees": 10.0, "scale": 0.1, "shift_pixels": 2.8}
 """Random affine augmentation: rotate up to 10 degrees, rescale up to 10%, shift up to 10%."""
-AUGMENT_STYLE = {
-    "stretch_share": 0.0,
-    "max_stretch": 3.0,
-    "thick_share": 0.0,
-    "elastic_alpha": 0.0,
-    "elastic_sigma": 4.0,
-}
-"""How other writers and scanners differ: a share of digits stretched to fill a square box
-(by at most `max_stretch`), and a share drawn with a pen 2 pixels wider."""
+ELASTIC_SIGMA = 4.0
+"""Smoothness, in pixels, of the elastic distortion's random displacement field."""
 
 
-def augment_batch(images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
-    """Rotate, rescale, stretch and shift each image of a batch at random, in one resampling pass.
+def augment_batch(images: tf.Tensor, seed: tf.Tensor, elastic: float = 0.0) -> tf.Tensor:
+    """Rotate, rescale and shift each image of a batch at random, in one resampling pass;
+    with `elastic` > 0, also distort it elastically by about that strength (`elastic_field`).
 
     Stateless: the transforms depend only on `seed` (shape (2,)), so batches can be
     augmented in parallel and a run is repeatable.
@@ -92,33 +86,26 @@ def augment_batch(images: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
     scale = 1.0 + uniform(1, AUGMENT_RANGES["scale"])
     shift_x = uniform(2, AUGMENT_RANGES["shift_pixels"])
     shift_y = uniform(3, AUGMENT_RANGES["shift_pixels"])
-    stretch_x, stretch_y = stretch_factors(images, uniform(4, 0.5) + 0.5 < AUGMENT_STYLE["stretch_share"])
     # The op maps each output pixel back to an input pixel: the inverse of
-    # "stretch, rotate and scale about the centre, then shift".
+    # "rotate and scale about the centre, then shift".
     centre = (images.shape[1] - 1) / 2
     cos, sin = tf.cos(angle) / scale, tf.sin(angle) / scale
-    a0, a1, b0, b1 = cos / stretch_x, sin / stretch_x, -sin / stretch_y, cos / stretch_y
     x0, y0 = centre + shift_x, centre + shift_y
     zeros = tf.zeros_like(angle)
     transforms = tf.stack(
-        [a0, a1, centre - a0 * x0 - a1 * y0, b0, b1, centre - b0 * x0 - b1 * y0, zeros, zeros], axis=1
+        [cos, sin, centre - cos * x0 - sin * y0, -sin, cos, centre + sin * x0 - cos * y0, zeros, zeros],
+        axis=1,
     )
-    if AUGMENT_STYLE["elastic_alpha"] > 0:
-        field = elastic_field(
-            images, seed + 6, AUGMENT_STYLE["elastic_alpha"], AUGMENT_STYLE["elastic_sigma"]
-        )
-        out = warp_images(images, transforms, field)
-    else:
-        out = tf.raw_ops.ImageProjectiveTransformV3(
-            images=images,
-            transforms=transforms,
-            output_shape=tf.shape(images)[1:3],
-            fill_value=0.0,
-            interpolation="BILINEAR",
-            fill_mode="CONSTANT",
-        )
-    thicker = uniform(5, 0.5) + 0.5 < AUGMENT_STYLE["thick_share"]
-    return tf.where(thicker[:, None, None, None], tf.nn.max_pool2d(out, 3, 1, "SAME"), out)
+    if elastic > 0:
+        return warp_images(images, transforms, elastic_field(images, seed + 4, elastic, ELASTIC_SIGMA))
+    return tf.raw_ops.ImageProjectiveTransformV3(
+        images=images,
+        transforms=transforms,
+        output_shape=tf.shape(images)[1:3],
+        fill_value=0.0,
+        interpolation="BILINEAR",
+        fill_mode="CONSTANT",
+    )
 
 
 def elastic_field(images: tf.Tensor, seed: tf.Tensor, alpha: float, sigma: float) -> tf.Tensor:
@@ -160,32 +147,6 @@ def warp_images(images: tf.Tensor, transforms: tf.Tensor, field: tf.Tensor) -> t
     return ((1 - wy) * top + wy * bottom)[..., None]
 
 
-def stretch_factors(images: tf.Tensor, chosen: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    """Horizontal and vertical factors that stretch each `chosen` digit's box towards a square.
-
-    The shorter side of the box around the ink grows to the longer one, by at
-    most `max_stretch`; digits not chosen keep factor 1.
-    """
-    size = images.shape[1]
-    index = tf.range(size)
-
-    def extent(profile: tf.Tensor) -> tf.Tensor:
-        inked = profile > 0.2
-        first = tf.reduce_min(tf.where(inked, index, size), axis=1)
-        last = tf.reduce_max(tf.where(inked, index, -1), axis=1)
-        return tf.cast(tf.maximum(last - first + 1, 1), tf.float32)
-
-    width = extent(tf.reduce_max(images, axis=[1, 3]))
-    height = extent(tf.reduce_max(images, axis=[2, 3]))
-    longest = tf.maximum(width, height)
-    limit = AUGMENT_STYLE["max_stretch"]
-    ones = tf.ones_like(width)
-    return (
-        tf.where(chosen, tf.minimum(longest / width, limit), ones),
-        tf.where(chosen, tf.minimum(longest / height, limit), ones),
-    )
-
-
 def make_dataset(
     x: np.ndarray,
     y: np.ndarray,
@@ -193,9 +154,11 @@ def make_dataset(
     *,
     shuffle: bool = False,
     augment: bool = False,
+    elastic: float = 0.0,
     seed: int = 0,
 ) -> tf.data.Dataset:
-    """A batched, prefetched `tf.data` pipeline; rotates, rescales and shifts on the fly if `augment`."""
+    """A batched, prefetched `tf.data` pipeline; rotates, rescales and shifts on the fly if `augment`
+    (and distorts elastically, with `elastic` > 0)."""
     ds = tf.data.Dataset.from_tensor_slices((x, y))
     if shuffle:
         ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
@@ -204,7 +167,7 @@ def make_dataset(
         # One seed pair per batch, from a seeded stream: parallel and repeatable.
         seeds = tf.data.Dataset.random(seed=seed).batch(2)
         ds = tf.data.Dataset.zip(ds, seeds).map(
-            lambda batch, pair: (augment_batch(batch[0], pair), batch[1]),
+            lambda batch, pair: (augment_batch(batch[0], pair, elastic), batch[1]),
             num_parallel_calls=tf.data.AUTOTUNE,
             deterministic=True,
         )
@@ -251,6 +214,7 @@ def fit_member(
         config.batch_size,
         shuffle=True,
         augment=config.augment,
+        elastic=config.elastic,
         seed=config.seed,
     )
     val_ds = make_dataset(split.x_val, split.y_val, 1024)

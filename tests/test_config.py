@@ -19,6 +19,7 @@ def test_defaults():
         "learning_rate": 3e-3,
         "dropout": 0.25,
         "augment": True,
+        "elastic": 0.0,
         "seed": 42,
         "val_fraction": 0.1,
         "train_subset": 0,
@@ -80,6 +81,8 @@ def test_config_is_frozen():
         ("schedule", "cosine"),
         ("min_accuracy", 1.5),
         ("seed", -1),
+        ("elastic", -1.0),
+        ("elastic", 80.0),
     ],
 )
 def test_invalid_value_raises_naming_the_parameter(field, value):

@@ -5,12 +5,13 @@ import re
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from helpers.artifacts import load_json
 from helpers.config import PROJECT_ROOT, TrainConfig, run_paths
 from helpers.data import Split
 from helpers.predict import predict_probabilities
-from helpers.train import augment_batch, make_dataset, train_model
+from helpers.train import augment_batch, make_dataset, train_model, warp_images
 
 MIN_TINY_ACCURACY = 0.75
 """The mlp reaches about 0.86 here; chance is 0.10."""
@@ -151,6 +152,28 @@ def test_augmentation_depends_only_on_its_seed():
     assert not np.array_equal(first, np.asarray(augment_batch(x, np.array([1, 3]))))
     # Every image keeps most of its ink: small transforms, not crops off the field.
     assert (first.reshape(8, -1).sum(axis=1) > 0.7 * x[0].sum()).all()
+
+
+def test_elastic_distortion_is_seeded_and_keeps_the_digit():
+    x, _ = _toy_batch()
+    plain = np.asarray(augment_batch(x, np.array([1, 2])))
+    first = np.asarray(augment_batch(x, np.array([1, 2]), elastic=15.0))
+    assert np.array_equal(first, np.asarray(augment_batch(x, np.array([1, 2]), elastic=15.0)))
+    assert not np.array_equal(first, np.asarray(augment_batch(x, np.array([1, 3]), elastic=15.0)))
+    moved = np.abs(first - plain).reshape(8, -1).max(axis=1)
+    assert (moved > 0.05).all()  # every image is distorted beyond the affine transform ...
+    assert (first.reshape(8, -1).sum(axis=1) > 0.7 * x[0].sum()).all()  # ... and keeps its ink
+
+
+def test_warp_with_no_displacement_matches_the_affine_op():
+    x, _ = _toy_batch()
+    transforms = tf.constant([[0.9, 0.1, 1.0, -0.1, 0.9, 2.0, 0.0, 0.0]] * 8, tf.float32)
+    expected = tf.raw_ops.ImageProjectiveTransformV3(
+        images=x, transforms=transforms, output_shape=[28, 28], fill_value=0.0,
+        interpolation="BILINEAR", fill_mode="CONSTANT",
+    )  # fmt: skip
+    warped = warp_images(tf.constant(x), transforms, tf.zeros([8, 28, 28, 2]))
+    np.testing.assert_allclose(np.asarray(warped), np.asarray(expected), atol=1e-5)
 
 
 def test_augmented_pipeline_repeats_with_the_same_seed():
