@@ -58,14 +58,15 @@ def test_renderings_look_like_their_kind(renderings):
     for side in (16, 32):
         scan = np.asarray(by_kind[f"{side}x{side} binary scan"])
         assert scan.shape == (side, side) and set(np.unique(scan)) == {0, 255}
-    tight = np.asarray(by_kind["tight crop"].convert("L")) < 100
-    assert _edges_touched(tight) >= 2
-    cut = np.asarray(by_kind["runs off the photo"].convert("L")) < 100
+    tight = np.asarray(by_kind["tight crop"].convert("L")) < 128
+    assert _edges_touched(tight, within=3) == 4  # cropped to the ink, with at most 2 pixels to spare
+    cut = np.asarray(by_kind["runs off the photo"].convert("L")) < 128
     assert _edges_touched(cut) >= 1
 
 
-def _edges_touched(ink):
-    return sum(bool(edge.any()) for edge in (ink[0], ink[-1], ink[:, 0], ink[:, -1]))
+def _edges_touched(ink, within=1):
+    """On how many of the image's four edges `ink` comes within `within` pixels."""
+    return sum(bool(edge.any()) for edge in (ink[:within], ink[-within:], ink[:, :within], ink[:, -within:]))
 
 
 def test_our_preprocessing_reaches_the_goal(scores):
