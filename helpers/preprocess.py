@@ -282,7 +282,7 @@ def is_border_clutter(piece: np.ndarray, box: tuple[slice, slice], shape: tuple[
     inner side (a ruled line, a paper edge, the desk beside the paper), or it is
     a frame: nearly all of it lies in thin bands along the edges, all round.
     """
-    for side in range(4):  # top, left, bottom, right: turn the image so that side is on top
+    for side in range(4):  # top, right, bottom, left: turned (anticlockwise) so that side is on top
         turned = np.rot90(piece, side)
         rows, cols = box if side % 2 == 0 else box[::-1]
         depth, length = shape if side % 2 == 0 else shape[::-1]
@@ -458,13 +458,11 @@ def cut_out(flat: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     kept = flat[mask]
     peak = float(np.median(kept[kept >= 0.5 * kept.max()]))
     cleaned = np.where(ndimage.binary_dilation(mask, iterations=1), np.clip(flat / peak, 0, 1), 0)
+    fills_frame = mask[0].any() and mask[-1].any() and mask[:, 0].any() and mask[:, -1].any()
     cleaned, mask = match_stroke_width(cleaned.astype(np.float32), mask)
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
     cropped = cleaned[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     h, w = cropped.shape
-    fills_frame = (
-        rows[0] == 0 and cols[0] == 0 and rows[-1] == mask.shape[0] - 1 and cols[-1] == mask.shape[1] - 1
-    )
     if fills_frame and w > FILLED_ASPECT * h:
         narrow = Image.fromarray(cropped).resize((round(FILLED_ASPECT * h), h), Image.Resampling.BILINEAR)
         cropped = np.asarray(narrow)

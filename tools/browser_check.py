@@ -114,21 +114,22 @@ def run_all_cells(page, url: str, timeout_s: float) -> None:
     page.keyboard.press("Escape")  # command mode
     for _ in range(count):
         page.keyboard.press("Shift+Enter")
+    # Queued cells show [*]; when one fails, JupyterLab cancels the rest and they go back to [ ].
+    # So the run is over when no prompt shows a star, and it failed if a cell was left unrun.
+    prompts_js = """() => [...document.querySelectorAll(
+        '.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-CodeCell .jp-InputPrompt')]
+        .map(p => p.textContent.trim())"""
     page.wait_for_function(
-        """() => {
-            const nb = document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook');
-            if (nb.querySelector("[data-mime-type='application/vnd.jupyter.error']")) return true;
-            const prompts = [...nb.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]
-                .map(p => p.textContent.trim()).filter(t => t !== '[ ]:' && t !== '');
-            const code = nb.querySelectorAll('.jp-CodeCell').length;
-            return prompts.length >= code - 1 && !prompts.some(t => t.includes('*'));
-        }""",
+        f"() => {{ const p = ({prompts_js})();"
+        " return p.some(t => /\\d/.test(t)) && !p.some(t => t.includes('*')); }",
         timeout=int(timeout_s * 1000),
     )
-    page.wait_for_timeout(1000)
-    failed = page.locator(f"{visible} [data-mime-type='application/vnd.jupyter.error']")
-    if failed.count():
-        raise CheckFailedError(f"{url.split('?')[0]}: a cell failed: {failed.first.inner_text()[:300]}")
+    prompts = page.evaluate(prompts_js)
+    unrun = [i for i, prompt in enumerate(prompts[:-1]) if not any(ch.isdigit() for ch in prompt)]
+    if unrun:
+        failed = page.locator(f"{visible} .jp-CodeCell").nth(max(unrun[0] - 1, 0))
+        output = failed.locator(".jp-OutputArea").inner_text()[-400:]
+        raise CheckFailedError(f"{url.split('?')[0]}: code cell {unrun[0]} did not run after: {output}")
 
 
 def check_train_panel(page, base: str) -> None:
