@@ -29,7 +29,7 @@ TRAIN_ARGS := $(OUT)/.train-args
 
 DATA := data/mnist.npz
 SAMPLES := $(wildcard data/samples/*)
-CORE := helpers/__init__.py helpers/config.py helpers/data.py helpers/artifacts.py
+CORE := helpers/__init__.py helpers/config.py helpers/data.py helpers/artifacts.py helpers/pausepoints.py
 # What each notebook's results depend on (editing preprocessing does not retrain).
 TRAIN_SRC := $(CORE) helpers/models.py helpers/train.py helpers/evaluate.py helpers/predict.py
 PLOT_SRC := helpers/plots.py
@@ -53,7 +53,7 @@ define papermill
 	fi
 endef
 
-.PHONY: FORCE e2e help setup all train evaluate infer report test bench bench-quick lab lint format clean checked-outputs
+.PHONY: FORCE app e2e help setup all train evaluate infer report test bench bench-quick lab lint format clean checked-outputs
 
 help: ## Show this help
 	@echo "digit-recognizer: a course on handwritten digit recognition. Usage: make TARGET [PROFILE=quick|best] [PARAMS=\"-p EPOCHS 5\"]"
@@ -116,6 +116,12 @@ bench: $(STAMP) ## Benchmark training and inference (about 30 min) -> outputs/be
 bench-quick: $(STAMP) ## A one-minute benchmark run that checks the benchmark works (build/bench-quick/)
 	$(BIN)/python -m benchmarks --quick
 
+APP_PORT ?= 8866
+app: $(STAMP) ## Serve the drawing pad and the training panel as a web page (Voila), on localhost only
+	@echo "digit app: http://127.0.0.1:$(APP_PORT)/ (this computer only; Ctrl-C stops it)"
+	$(BIN)/voila app/digits.ipynb --no-browser --port=$(APP_PORT) --Voila.ip=127.0.0.1 \
+	  --strip_sources=True --show_tracebacks=False
+
 lab: $(STAMP) ## Open JupyterLab with the project's environment
 	$(BIN)/jupyter lab --notebook-dir=.
 
@@ -128,7 +134,7 @@ format: $(STAMP) ## Format the code with ruff
 	$(BIN)/ruff check --fix helpers tests tools benchmarks
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-e2e: $(STAMP) ## Browser check: the widgets in JupyterLab (Chromium) and the report; screenshots in outputs/browser/
+e2e: $(STAMP) ## Browser check: the widgets in JupyterLab, the web app (make app) and the report, in Chromium; screenshots in outputs/browser/
 	@command -v chromium >/dev/null || { echo "installing Debian's chromium (apt)"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends chromium >/dev/null; } \
 	  || { echo "e2e: could not install chromium; install Debian's chromium package"; exit 1; }

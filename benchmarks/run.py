@@ -34,7 +34,7 @@ import numpy as np
 from benchmarks.peak_memory import peak_rss_mb
 from helpers.artifacts import load_json, save_figure, save_json, write_atomic
 from helpers.config import TrainConfig, run_paths
-from helpers.data import load_mnist, scale_images, split_train_val
+from helpers.data import load_mnist, relative_to_project, scale_images, split_train_val
 from helpers.export import export_tflite
 from helpers.plots import plot_time_to_accuracy, use_style
 from helpers.predict import load_model, predict_image, predict_probabilities
@@ -122,7 +122,7 @@ def run_recipe(name: str, config: TrainConfig, mnist: Any, x_test: np.ndarray, r
     return {
         "name": name,
         "config": config.to_dict(),
-        "model_file": str(paths.model_file),
+        "model_file": relative_to_project(paths.model_file),
         "parameters": result.record["model"]["parameters"],
         # Training time without the benchmark's own per-epoch test evaluation.
         "train_seconds": clock.rows[-1]["seconds"],

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from helpers.pausepoints import pause_here
+
 
 def write_atomic(path: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
     """Call `write(tmp_path)` then rename the temporary file onto `path`."""
@@ -23,6 +25,7 @@ def write_atomic(path: str | os.PathLike[str], write: Callable[[Path], None]) ->
     tmp.chmod(0o666 & ~_current_umask())  # mkstemp makes it private; give it a normal file's mode
     try:
         write(tmp)
+        pause_here(f"writing {target.name}")  # where tests cut the power mid-write
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)

@@ -90,7 +90,7 @@ def load_mnist(path: str | os.PathLike[str] | None = None, *, verify: bool = Tru
     """Load MNIST from the first place `find_mnist` finds, else Keras's download."""
     found = find_mnist(path)
     if found is not None:
-        sha, source = file_sha256(found), str(found)
+        sha, source = file_sha256(found), relative_to_project(found)
         if verify and sha != KNOWN_SHA256:
             warnings.warn(
                 f"{found}: sha256 {sha[:12]}... is not the known MNIST file "
@@ -239,13 +239,15 @@ def load_real_dev(folder: str | os.PathLike[str] | None = None) -> DigitSet:
     with manifest.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     return DigitSet(
-        f"real_dev ({_relative_to_project(folder)})",
+        f"real_dev ({relative_to_project(folder)})",
         [folder / row["file"] for row in rows],
         np.array([int(row["label"]) for row in rows]),
         [row["kind"] for row in rows],
     )
 
 
-def _relative_to_project(path: Path) -> str:
-    """`path` from the project root ("../shared/..." for the folder beside it), else as it is."""
+def relative_to_project(path: str | os.PathLike[str]) -> str:
+    """`path` from the project root ("../shared/..." for the folder beside it), so that reports
+    and records never print the machine's own folders; a relative path is kept as it is."""
+    path = Path(path)
     return os.path.relpath(path.resolve(), PROJECT_ROOT) if path.is_absolute() else str(path)

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 DIGITS = list(range(10))
 PALETTE = {"train": "#4C72B0", "validation": "#DD8452", "test": "#55A868"}
@@ -106,18 +107,32 @@ def plot_mean_digits(x: np.ndarray, y: np.ndarray) -> Figure:
 
 
 def plot_training_history(history: Mapping[str, Sequence[float]], best_epoch: int | None = None) -> Figure:
-    """Loss and accuracy per epoch, training against validation."""
+    """Loss and error rate (1 - accuracy) per epoch, training against validation, on log axes.
+
+    On a linear accuracy axis the last epochs, 99.2% to 99.5%, look flat; on a log
+    error axis the same gain, 0.8% to 0.5% error, is plain to see.
+    """
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     epochs = np.arange(1, len(history["loss"]) + 1)
-    for ax, metric in zip(axes, ("loss", "accuracy"), strict=True):
-        ax.plot(epochs, history[metric], "o-", label="train", color=PALETTE["train"])
-        if f"val_{metric}" in history:
-            ax.plot(epochs, history[f"val_{metric}"], "o-", label="validation", color=PALETTE["validation"])
+    panels = (
+        ("loss", "Loss (log scale)", lambda v: v),
+        ("accuracy", "Error rate (log scale)", lambda v: 1 - v),
+    )
+    for ax, (metric, title, value) in zip(axes, panels, strict=True):
+        for prefix, label in (("", "train"), ("val_", "validation")):
+            if f"{prefix}{metric}" in history:
+                values = np.clip(value(np.asarray(history[f"{prefix}{metric}"], float)), 1e-4, None)
+                ax.plot(epochs, values, "o-", label=label, color=PALETTE[label])
         if best_epoch:
             ax.axvline(best_epoch, color="grey", ls="--", lw=1, label=f"best epoch ({best_epoch})")
-        ax.set(xlabel="epoch", ylabel=metric, title=metric.capitalize())
+        ax.set_yscale("log")
+        ax.set(xlabel="epoch", ylabel="error rate" if metric == "accuracy" else "loss", title=title)
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.legend()
+    for ax, label in zip(axes, ("{:g}", "{:.1%}"), strict=True):
+        ax.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _, label=label: label.format(v)))
+        ax.yaxis.set_minor_formatter(NullFormatter())
     fig.tight_layout()
     return fig
 
@@ -192,34 +207,43 @@ def plot_confidence(confidence: np.ndarray, correct: np.ndarray) -> Figure:
 
 
 def plot_predictions(
-    images: np.ndarray, probabilities: np.ndarray, titles: Sequence[str] | None = None, k: int = 3
+    images: np.ndarray,
+    probabilities: np.ndarray,
+    titles: Sequence[str] | None = None,
+    k: int = 3,
+    ncols: int | None = None,
 ) -> Figure:
-    """Each image beside a bar chart of its top-k class probabilities."""
+    """A grid of images (one row up to 6, else rows of 5), each above a bar chart of its
+    top-k class probabilities."""
     n = len(images)
+    ncols = ncols or (n if n <= 6 else 5)
+    nrows = int(np.ceil(n / ncols))
     fig, axes = plt.subplots(
-        n, 2, figsize=(6, 1.5 * n), squeeze=False, gridspec_kw={"width_ratios": [1, 2.2]}
+        2 * nrows,
+        ncols,
+        figsize=(2.1 * ncols, 3.0 * nrows),
+        squeeze=False,
+        gridspec_kw={"height_ratios": [2.2, 1] * nrows},
     )
-    for i in range(n):
-        img_ax, bar_ax = axes[i]
-        img_ax.imshow(np.squeeze(images[i]), cmap="gray")
+    for i in range(nrows * ncols):
+        img_ax, bar_ax = axes[2 * (i // ncols), i % ncols], axes[2 * (i // ncols) + 1, i % ncols]
         img_ax.axis("off")
+        if i >= n:
+            bar_ax.axis("off")
+            continue
+        img_ax.imshow(np.squeeze(images[i]), cmap="gray")
         if titles is not None:
             img_ax.set_title(titles[i], fontsize=9)
         top = np.argsort(-probabilities[i])[:k][::-1]
         colors = ["#4C72B0" if j == k - 1 else "#a6bddb" for j in range(k)]
         bar_ax.barh([str(d) for d in top], probabilities[i][top], color=colors)
-        bar_ax.set_xlim(0, 1)
+        bar_ax.set_xlim(0, 1.45)  # room right of a full bar for its label
+        bar_ax.set_xticks([])
         for y, d in enumerate(top):
-            bar_ax.text(
-                min(probabilities[i][d] + 0.02, 0.85),
-                y,
-                f"{probabilities[i][d]:.1%}",
-                va="center",
-                fontsize=8,
-            )
-        bar_ax.tick_params(labelsize=8)
-    axes[-1][1].set_xlabel("probability")
-    fig.tight_layout()
+            bar_ax.text(1.43, y, f"{probabilities[i][d]:.1%}", va="center", ha="right", fontsize=8)
+        bar_ax.tick_params(labelsize=8, length=0)
+        bar_ax.grid(False)
+    fig.tight_layout(h_pad=0.3)
     return fig
 
 

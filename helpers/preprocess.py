@@ -52,8 +52,8 @@ def open_image(source: str | os.PathLike[str] | bytes | Image.Image) -> Image.Im
     if isinstance(source, Image.Image):
         return source
     name = "<bytes>" if isinstance(source, bytes) else str(source)
-    if isinstance(source, bytes):
-        data = source
+    if isinstance(source, bytes):  # an upload: the same limits as a file
+        size = len(source)
     else:
         path = Path(source)
         if not path.exists():
@@ -63,9 +63,9 @@ def open_image(source: str | os.PathLike[str] | bytes | Image.Image) -> Image.Im
         size = path.stat().st_size
         if size == 0:
             raise ImageError(f"{name}: the file is empty; export the image again")
-        if size > MAX_FILE_BYTES:
-            raise ImageError(f"{name}: {size / 2**20:.0f} MB is over the {MAX_FILE_BYTES // 2**20} MB limit")
-        data = path.read_bytes()
+    if size > MAX_FILE_BYTES:
+        raise ImageError(f"{name}: {size / 2**20:.0f} MB is over the {MAX_FILE_BYTES // 2**20} MB limit")
+    data = source if isinstance(source, bytes) else path.read_bytes()
     try:
         image = Image.open(io.BytesIO(data))
         if image.width * image.height > MAX_PIXELS:

@@ -1,8 +1,9 @@
 """Build outputs/report.html: a headline table, then the four executed notebooks.
 
 The headline numbers are read from the run record (models/best_model.json)
-and the test metrics (outputs/metrics.json), never typed by hand. Code cells
-are hidden; every figure is embedded, so the file opens offline.
+and the test metrics (outputs/metrics.json), never typed by hand. A table of
+contents links to every notebook and section; each code cell is folded into a
+closed "show code" block; every figure is embedded, so the file opens offline.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import argparse
 import base64
 import html
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +22,7 @@ import nbformat
 
 from helpers.artifacts import load_json, write_atomic
 from helpers.config import run_paths
+from helpers.data import relative_to_project
 
 NOTEBOOKS = ("01_explore", "02_train", "03_evaluate", "04_infer")
 TEMPLATES = Path(__file__).parent / "templates"
@@ -44,9 +47,14 @@ def headline_rows(record: dict[str, Any], metrics: dict[str, Any]) -> list[tuple
         ),
         ("Model size", f"{model['file_bytes'] / 1e6:.2f} MB"),
         ("Profile", record["config"]["profile"]),
-        ("Trained", record["date"]),
+        ("Run", f"{record['date']} on {machine_name(record['machine'])}"),
         ("Commit", str(record.get("git_commit") or "n/a")),
     ]
+
+
+def machine_name(machine: dict[str, Any]) -> str:
+    """'2 CPU cores, Intel(R) Xeon(R) ...' from a run record's machine entry."""
+    return f"{machine['cpu_count']} CPU cores, {machine.get('cpu') or machine.get('platform', 'unknown CPU')}"
 
 
 def headline_html(rows: Sequence[tuple[str, str]]) -> str:
@@ -67,10 +75,47 @@ def keep_output(output: dict[str, Any]) -> bool:
     return output.get("name") != "stderr" and WIDGET_VIEW not in output.get("data", {})
 
 
-def merge_notebooks(paths: Sequence[Path], title_markdown: str) -> nbformat.NotebookNode:
-    """One notebook: a title cell, then the cells of each notebook in order."""
+HEADING = re.compile(r"^(#{1,2})\s+(.+?)\s*#*\s*$")
+
+
+def anchor_headings(cell: nbformat.NotebookNode, prefix: str) -> list[tuple[int, str, str]]:
+    """Give the cell's level-1 and level-2 headings ids `prefix-N`; return (level, title, id) of each.
+
+    The ids are the report's own: nbconvert's come from the heading text, and "Setup"
+    or "Summary" recur in every notebook.
+    """
+    found, lines, fenced = [], [], False
+    for line in cell.source.splitlines():
+        fenced ^= line.lstrip().startswith("```")
+        match = None if fenced else HEADING.match(line)
+        if match:
+            anchor = f"{prefix}-{len(found)}"
+            found.append((len(match[1]), match[2], anchor))
+            lines.append(f'<a id="{anchor}"></a>\n')
+        lines.append(line)
+    cell.source = "\n".join(lines)
+    return found
+
+
+def toc_html(entries: Sequence[tuple[int, str, str]]) -> str:
+    """A nested list of links: each notebook's title, with its sections under it."""
+    parts: list[str] = []
+    for level, title, anchor in entries:
+        link = f'<a href="#{anchor}">{html.escape(title)}</a>'
+        if level == 1:
+            parts += ["</ul></li>"] if parts else []
+            parts.append(f"<li>{link}<ul>")
+        else:
+            parts.append(f"<li>{link}</li>")
+    return f'<nav class="toc"><ul>{"".join(parts)}</ul></li></ul></nav>' if parts else ""
+
+
+def merge_notebooks(
+    paths: Sequence[Path], title_markdown: str, extra: Sequence[nbformat.NotebookNode] = ()
+) -> nbformat.NotebookNode:
+    """One notebook: a title cell with a table of contents, the cells of each notebook in
+    order, then the `extra` cells."""
     merged = nbformat.v4.new_notebook(metadata=nbformat.read(paths[0], as_version=4).metadata)
-    merged.cells.append(nbformat.v4.new_markdown_cell(title_markdown))
     for path in paths:
         notebook = nbformat.read(path, as_version=4)
         for cell in notebook.cells:
@@ -79,6 +124,15 @@ def merge_notebooks(paths: Sequence[Path], title_markdown: str) -> nbformat.Note
             if cell.cell_type == "code":
                 cell.outputs = [o for o in cell.outputs if keep_output(o)]
             merged.cells.append(cell)
+    merged.cells += extra
+    contents = [
+        entry
+        for index, cell in enumerate(merged.cells)
+        if cell.cell_type == "markdown"
+        for entry in anchor_headings(cell, f"s{index}")
+    ]
+    title = nbformat.v4.new_markdown_cell(f"{title_markdown}\n\n## Contents\n\n{toc_html(contents)}")
+    merged.cells.insert(0, title)
     return merged
 
 
@@ -109,16 +163,14 @@ def build_report(run_dir: str | os.PathLike[str] = "", output: str | os.PathLike
     title = (
         "# Handwritten digit recognition: the report\n\n"
         "What this course trained, how well it did on the 10,000 MNIST test digits, and how it got "
-        "there. The four notebooks follow, executed; their code is hidden.\n\n"
-        + headline_html(headline_rows(record, metrics))
+        'there. The notebooks follow, executed; above each figure and table, "show code" unfolds the '
+        "code that made it.\n\n" + headline_html(headline_rows(record, metrics))
     )
-    notebook = merge_notebooks(executed, title)
-    if (paths.outputs / "benchmarks.md").is_file():
-        notebook.cells.append(benchmark_cell(paths.outputs))
+    extra = [benchmark_cell(paths.outputs)] if (paths.outputs / "benchmarks.md").is_file() else []
+    notebook = merge_notebooks(executed, title, extra)
     exporter = HTMLExporter(
         extra_template_basedirs=[str(TEMPLATES)],
         template_name="report",
-        exclude_input=True,
         exclude_input_prompt=True,
         exclude_output_prompt=True,
         embed_images=True,
@@ -144,7 +196,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--markdown", action="store_true", help="print the headline table as Markdown")
     args = parser.parse_args(argv)
     try:
-        print(headline_markdown(args.run_dir) if args.markdown else build_report(args.run_dir))
+        print(
+            headline_markdown(args.run_dir)
+            if args.markdown
+            else relative_to_project(build_report(args.run_dir))
+        )
     except (FileNotFoundError, ValueError) as exc:
         print(f"report: error: {exc}", file=sys.stderr)
         return 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import math
@@ -25,6 +26,7 @@ from helpers.config import PROJECT_ROOT, RunPaths, TrainConfig
 from helpers.data import Split
 from helpers.evaluate import choose_threshold
 from helpers.models import build_model, combine_models, count_parameters
+from helpers.pausepoints import pause_here, requested
 from helpers.predict import predict_probabilities, set_threshold
 
 
@@ -194,7 +196,22 @@ def make_callbacks(
         ]
     if verbose:
         callbacks.append(EpochLog(config.epochs))
+    if requested() in PauseAt.POINTS:  # only when a test asked; a batch hook costs every step
+        callbacks.append(PauseAt())
     return callbacks
+
+
+class PauseAt(keras.callbacks.Callback):
+    """Hold training where a test asked (helpers.pausepoints): after the first batch, or once
+    the first epoch's checkpoint is written (it comes after the checkpoint callback)."""
+
+    POINTS = ("training", "epoch end")
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        pause_here("training")
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        pause_here("epoch end")
 
 
 def fit_member(
@@ -311,6 +328,36 @@ def train_model(
     return TrainResult(model=best, history=histories[0], record=record)
 
 
+def describe_curves(history: dict[str, list[float]]) -> list[str]:
+    """What a run's training curves show, in sentences computed from its history.
+
+    Memorising would show as validation loss turning up (by over 5% from its lowest)
+    while training loss still falls; anything else is said as it is.
+    """
+    loss, val_loss = np.asarray(history["loss"]), np.asarray(history["val_loss"])
+    error = 1 - np.asarray(history["val_accuracy"])
+    epochs, below, lowest = len(loss), int((val_loss < loss).sum()), int(val_loss.argmin())
+    sentences = [f"Validation loss is below training loss in {below} of {epochs} epochs."]
+    if val_loss[-1] > 1.05 * val_loss[lowest] and loss[-1] < loss[lowest]:
+        sentences.append(
+            f"Validation loss was lowest at epoch {lowest + 1} and has risen since, while training "
+            "loss kept falling: the model has begun to memorise the training set."
+        )
+    else:
+        sentences.append(
+            f"Validation loss is lowest at epoch {lowest + 1} of {epochs} and has not turned up: "
+            "no sign of memorising in this run."
+        )
+    if epochs >= 4:
+        half = epochs // 2
+        sentences.append(
+            f"Validation error fell from {error[0]:.2%} after epoch 1 to {error[half - 1]:.2%} after "
+            f"epoch {half} and {error[-1]:.2%} after epoch {epochs}: the second half of the run "
+            f"removed {1 - error[-1] / error[half - 1]:.0%} of the errors left at its midpoint."
+        )
+    return sentences
+
+
 def evaluate_split(model: Any, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     """Mean cross-entropy and accuracy of `model` (Keras or LiteRT) on images `x`, labels `y`."""
     return score_probabilities(predict_probabilities(model, x), y)
@@ -360,8 +407,17 @@ def make_record(
         "versions": library_versions(),
         "git_commit": git_commit(),
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform()},
+        "machine": {"cpu_count": os.cpu_count(), "cpu": cpu_name(), "platform": platform.platform()},
     }
+
+
+def cpu_name() -> str:
+    """The CPU's model name, as the system reports it."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.partition(":")[2].strip()
+    return platform.processor() or platform.machine()
 
 
 def library_versions() -> dict[str, str]:

@@ -28,10 +28,10 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from helpers.config import MODEL_NAMES, PROJECT_ROOT, TrainConfig, run_paths
-from helpers.data import split_train_val
+from helpers.data import load_mnist, relative_to_project, split_train_val
 from helpers.evaluate import Evaluation
 from helpers.plots import plot_predictions, plot_preprocess_steps, plot_training_history
-from helpers.predict import make_prediction, predict_probabilities, threshold_of
+from helpers.predict import load_model, make_prediction, predict_probabilities, threshold_of
 from helpers.preprocess import ImageError, preprocess_image
 from helpers.samples import PAD_PEN, PAD_SIZE, draw_pen_stroke
 
@@ -342,6 +342,7 @@ class DrawingPad:
         self.figure: Figure | None = None
         self.prediction = None
         self._stroke: list[tuple[float, float]] = []
+        self.canvas.on_client_ready(self._replay)
         self.canvas.on_mouse_down(self._down)
         self.canvas.on_mouse_move(self._move)
         self.canvas.on_mouse_up(self._up)
@@ -384,6 +385,13 @@ class DrawingPad:
         self.figure = plot_preprocess_steps(steps, caption=f"read as {self.prediction.digit}")
         show_figure(self.output, self.figure)
 
+    def _replay(self) -> None:
+        """Show a page that has just connected what is on the pad: draw commands sent before it
+        was ready are lost (as in Voila, which runs the notebook before the page connects)."""
+        self.canvas.line_width, self.canvas.line_cap, self.canvas.line_join = self.PEN, "round", "round"
+        self.canvas.stroke_style = "black"
+        self.canvas.put_image_data(np.repeat(np.asarray(self.paper)[..., None], 3, axis=2), 0, 0)
+
     def _down(self, x: float, y: float) -> None:
         self._stroke = [(x, y)]
 
@@ -400,3 +408,18 @@ class DrawingPad:
     def _uploaded(self, files: Sequence[dict[str, Any]]) -> None:
         if files:
             self.predict(bytes(files[0]["content"]))
+
+
+def make_app(run_dir: str = "") -> w.Widget:
+    """The web app that `make app` serves: the drawing pad and the training panel, in two tabs."""
+    model_file = run_paths(run_dir).model_file
+    if not model_file.is_file():
+        return w.HTML(
+            f"<b>No trained model at {relative_to_project(model_file)}.</b> Run <code>make all</code> first."
+        )
+    pad = DrawingPad(load_model(model_file))
+    mnist = load_mnist()
+    panel = TrainingPanel(mnist.x_train, mnist.y_train)
+    tabs = w.Tab([pad.widget, panel.widget])
+    tabs.titles = ("Draw or upload", "Train")
+    return tabs

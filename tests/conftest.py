@@ -1,11 +1,17 @@
 """Shared fixtures: the real MNIST arrays, a fake valid MNIST file and one tiny trained model."""
 
+import os
+import shutil
+import socket
+import tempfile
+from collections.abc import Callable
 from types import SimpleNamespace
 
 import matplotlib
 import numpy as np
 import pytest
 
+from helpers import pausepoints
 from helpers.config import PROJECT_ROOT, TrainConfig, run_paths
 
 matplotlib.use("Agg")  # before any test module imports pyplot (helpers.plots)
@@ -94,3 +100,62 @@ EDGE_DRAWINGS = {
     # A 4 whose stem runs off the bottom and whose bar reaches the right edge.
     4: [[(90, 0), (40, 170), (279, 170)], [(200, 40), (200, 279)]],
 }
+
+
+class PausePoint:
+    """The test's end of `helpers.pausepoints`: a Unix socket that a run connects to when it
+    reaches the named point, and where it then waits until the test lets it go."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._folder = tempfile.mkdtemp(prefix="pause-")  # a short path: sockets allow 107 bytes
+        address = os.path.join(self._folder, "socket")
+        self._server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._server.bind(address)
+        self._server.listen(1)
+        self.env = {pausepoints.ENV: f"{name}@{address}"}
+        self._connection: socket.socket | None = None
+
+    def hold_this_process(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Ask this very process to pause there (for work that runs in one of its threads)."""
+        for name, value in self.env.items():
+            monkeypatch.setenv(name, value)
+
+    def wait(self, alive: Callable[[], bool], limit: float = 900.0) -> None:
+        """Return once the run is held at the point; fail if it ends (`alive()` is false) first."""
+        self._server.settimeout(1.0)  # only to notice a run that died; the event itself ends the wait
+        for _ in range(int(limit)):
+            try:
+                self._connection, _ = self._server.accept()
+                break
+            except TimeoutError:
+                assert alive(), f"the run ended before it reached {self.name!r}"
+        assert self._connection is not None, f"the run did not reach {self.name!r} in {limit:.0f} s"
+        self._connection.settimeout(None)
+        assert self._connection.makefile().readline().strip() == self.name
+
+    def release(self) -> None:
+        """Let the held run go on."""
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def close(self) -> None:
+        """Release the run, stop listening and remove the socket."""
+        self.release()
+        self._server.close()
+        shutil.rmtree(self._folder, ignore_errors=True)
+
+
+@pytest.fixture
+def pause_point():
+    """Make PausePoints (`pause_point("training")`); all are closed after the test."""
+    points: list[PausePoint] = []
+
+    def make(name: str) -> PausePoint:
+        points.append(PausePoint(name))
+        return points[-1]
+
+    yield make
+    for point in points:
+        point.close()

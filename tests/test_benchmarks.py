@@ -1,6 +1,7 @@
 """The benchmark's quick mode runs end to end and writes present, sane figures (not the goals)."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -109,3 +110,12 @@ def test_tta_shift_moves_pixels_and_fills_with_background():
     down_left = shift_images(images, 1, -1)
     assert down_left[0, 1, 2, 0] == 1.0 and down_left.sum() == 1.0
     assert shift_images(images, 0, 1).sum() == 0.0  # pushed off the right edge
+
+
+def test_benchmark_json_holds_no_machine_paths(quick):
+    from helpers.config import PROJECT_ROOT
+
+    text = (run_paths("build/bench-quick").outputs / "benchmarks.json").read_text()
+    assert str(PROJECT_ROOT) not in text
+    assert not re.search(r'"/(home|root|tmp|work|check|Users)/', text)
+    assert "build/bench-quick/" in text  # paths are still there, relative to the project

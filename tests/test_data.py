@@ -7,7 +7,14 @@ import pytest
 
 from helpers import data
 from helpers.config import PROJECT_ROOT
-from helpers.data import KNOWN_SHA256, DataError, load_mnist, scale_images, split_train_val
+from helpers.data import (
+    KNOWN_SHA256,
+    DataError,
+    load_mnist,
+    relative_to_project,
+    scale_images,
+    split_train_val,
+)
 
 MNIST_FILE = PROJECT_ROOT / "data" / "mnist.npz"
 
@@ -34,7 +41,7 @@ def test_real_file_shapes_dtypes_and_checksum(mnist):
         np.dtype("uint8")
     }
     assert mnist.sha256 == KNOWN_SHA256 == "06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64"
-    assert mnist.source == str(MNIST_FILE)
+    assert mnist.source == "data/mnist.npz"  # relative: no machine path in records or reports
 
 
 def test_real_file_known_labels(mnist):
@@ -55,7 +62,7 @@ def test_default_location_is_data_mnist_npz():
 def test_explicit_path_wins_and_warns_about_checksum(fake_npz):
     with pytest.warns(UserWarning, match=r"fake\.npz: sha256 .* is not the known MNIST file"):
         loaded = load_mnist(fake_npz)
-    assert loaded.source == str(fake_npz)
+    assert loaded.source == relative_to_project(fake_npz)
     assert loaded.sha256 != KNOWN_SHA256
     assert int(loaded.x_train.max()) == 0
 
@@ -64,7 +71,7 @@ def test_env_var_beats_default_location(fake_npz, monkeypatch):
     monkeypatch.setenv("MNIST_NPZ", str(fake_npz))
     with pytest.warns(UserWarning, match="sha256"):
         loaded = load_mnist()
-    assert loaded.source == str(fake_npz)
+    assert loaded.source == relative_to_project(fake_npz)
 
 
 def test_explicit_path_beats_env_var(fake_npz, monkeypatch, tmp_path):

@@ -6,11 +6,10 @@ import json
 import os
 import signal
 import subprocess
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import psutil
+from conftest import PausePoint
 
 from helpers.config import PROJECT_ROOT
 from helpers.predict import load_model
@@ -31,9 +30,10 @@ def make_command(run_dir: Path, *targets: str, params: str = "") -> list[str]:
     ]
 
 
-def make_env() -> dict[str, str]:
+def make_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment without the flags of a make that may be running these tests."""
-    return {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL"}}
+    env = {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL"}}
+    return env | (extra or {})
 
 
 def run_make(run_dir: Path, *targets: str, params: str = "") -> subprocess.CompletedProcess[str]:
@@ -48,8 +48,9 @@ def run_make(run_dir: Path, *targets: str, params: str = "") -> subprocess.Compl
     )
 
 
-def interrupt_make(run_dir: Path, when: Callable[[], bool], how: str, log: Path) -> int:
-    """Start `make all`, wait until `when()` holds, interrupt it `how`; return make's exit code.
+def interrupt_make(run_dir: Path, point: PausePoint, how: str, log: Path) -> int:
+    """Start `make all`, let it run to `point` (where it waits), interrupt it `how`; return
+    make's exit code. No clock decides the moment: the run itself says it is there.
 
     "ctrl-c" sends SIGINT to make's process group, as a terminal does. "power-cut" SIGKILLs
     make and every process under it (papermill and its kernel) at once: no cleanup runs.
@@ -58,19 +59,13 @@ def interrupt_make(run_dir: Path, when: Callable[[], bool], how: str, log: Path)
         process = subprocess.Popen(
             make_command(run_dir, "all"),
             cwd=PROJECT_ROOT,
-            env=make_env(),
+            env=make_env(point.env),
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         try:
-            deadline = time.monotonic() + TIMEOUT
-            while not when():
-                assert process.poll() is None, (
-                    f"make ended before the interruption:\n{log.read_text()[-3000:]}"
-                )
-                assert time.monotonic() < deadline, "the interruption point was never reached"
-                time.sleep(0.1)
+            point.wait(alive=lambda: process.poll() is None, limit=TIMEOUT)
             if how == "ctrl-c":
                 os.killpg(process.pid, signal.SIGINT)
             else:
@@ -79,6 +74,7 @@ def interrupt_make(run_dir: Path, when: Callable[[], bool], how: str, log: Path)
                     member.send_signal(signal.SIGKILL)
             return process.wait(timeout=120)
         finally:
+            point.close()
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
@@ -94,25 +90,24 @@ def started(output: str) -> list[str]:
     return [line.split()[1] for line in output.splitlines() if line.startswith("==> ")]
 
 
-def test_interrupted_make_all_finishes_when_run_again(tmp_path):
+def test_interrupted_make_all_finishes_when_run_again(tmp_path, pause_point):
     run_dir = tmp_path / "run"
     model_file = run_dir / "models" / "best_model.keras"
     report = run_dir / "outputs" / "report.html"
 
-    # 1. Ctrl-C in the middle of training (a first epoch is under way).
-    code = interrupt_make(
-        run_dir, lambda: any((run_dir / "models").glob(".train-*")), "ctrl-c", tmp_path / "make.log"
-    )
+    # 1. Ctrl-C in the middle of training (held after its first batch).
+    code = interrupt_make(run_dir, pause_point("training"), "ctrl-c", tmp_path / "make.log")
     assert code != 0
     assert executed(run_dir, "01_explore").exists()
     assert not executed(run_dir, "02_train").exists()
     assert not model_file.exists() and not report.exists()
     explored = executed(run_dir, "01_explore").stat().st_mtime_ns
 
-    # 2. Run again; cut the power (SIGKILL to everything) while 04_infer runs.
-    running = run_dir / "outputs" / "notebooks" / "04_infer.running.ipynb"
-    code = interrupt_make(run_dir, running.exists, "power-cut", tmp_path / "make.log")
+    # 2. Run again; cut the power (SIGKILL to everything) while 04_infer writes its first figure.
+    first_figure = pause_point("writing preprocessing_steps.png")
+    code = interrupt_make(run_dir, first_figure, "power-cut", tmp_path / "make.log")
     assert code == -signal.SIGKILL
+    assert (run_dir / "outputs" / "notebooks" / "04_infer.running.ipynb").exists()
     assert started((tmp_path / "make.log").read_text()) == [
         "02_train",
         "03_evaluate",
@@ -133,7 +128,10 @@ def test_interrupted_make_all_finishes_when_run_again(tmp_path):
     metrics = json.loads((run_dir / "outputs" / "metrics.json").read_text())
     assert metrics["accuracy"] >= 0.85 and metrics["n_images"] == 10_000
     assert load_model(model_file).output_shape == (None, 10)
-    assert "Test accuracy" in report.read_text()
+    page = report.read_text()
+    assert "Test accuracy" in page and '<nav class="toc">' in page
+    for machine_path in (str(PROJECT_ROOT), str(run_dir), str(tmp_path)):
+        assert machine_path not in page  # no absolute path of this machine in the report
 
     # 4. And now it is done: another make runs nothing and changes nothing.
     again = run_make(run_dir, "all")

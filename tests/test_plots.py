@@ -61,7 +61,10 @@ def test_training_history_with_best_epoch():
     }
     fig = _check(plots.plot_training_history(history, best_epoch=2), 2)
     assert len(fig.axes[0].lines) == 3
-    assert fig.axes[1].get_title() == "Accuracy"
+    assert fig.axes[1].get_title() == "Error rate (log scale)"
+    assert [ax.get_yscale() for ax in fig.axes] == ["log", "log"]
+    train_error = fig.axes[1].lines[0].get_ydata()
+    np.testing.assert_allclose(train_error, [0.3, 0.2, 0.1])  # 1 - accuracy
 
 
 def test_confusion_matrix_has_heatmap_and_colourbar():
@@ -80,9 +83,12 @@ def test_confidence():
     _check(plots.plot_confidence(np.array([0.9, 0.6, 0.99, 0.5]), np.array([True, False, True, True])), 2)
 
 
-def test_predictions_two_panels_per_image():
-    fig = _check(plots.plot_predictions(X[:4], PROBS, titles=list("abcd"), k=3), 8)
-    assert len(fig.axes[1].patches) == 3
+def test_predictions_in_a_grid_image_above_its_bars():
+    fig = plots.plot_predictions(X[:4], PROBS, titles=list("abcd"), k=3, ncols=3)
+    assert len(fig.axes) == 12  # 2 rows of 3 cells, each an image above a bar chart
+    assert [ax.get_title() for ax in fig.axes[:3]] == ["a", "b", "c"] and fig.axes[6].get_title() == "d"
+    assert all(len(ax.patches) == 3 for ax in [*fig.axes[3:6], fig.axes[9]])
+    assert not fig.axes[7].images and not fig.axes[11].axison  # the empty cells show nothing
 
 
 def test_preprocess_steps_one_panel_per_step():

@@ -2,6 +2,7 @@
 
 import base64
 import io
+import re
 
 import nbformat
 import numpy as np
@@ -11,6 +12,7 @@ from PIL import Image
 from helpers import report
 from helpers.artifacts import save_json
 from helpers.config import run_paths
+from helpers.data import relative_to_project
 
 RECORD = {
     "model": {"name": "seed_cnn", "parameters": 409578, "file_bytes": 4_987_654},
@@ -18,7 +20,7 @@ RECORD = {
     "train_seconds": 90.0,
     "epochs_run": 3,
     "best_epoch": 2,
-    "machine": {"cpu_count": 2},
+    "machine": {"cpu_count": 2, "cpu": "Test CPU 9000", "platform": "Linux"},
     "config": {"profile": "quick"},
     "date": "2025-01-02T03:04:05+00:00",
     "git_commit": "abc1234",
@@ -34,6 +36,9 @@ def _png_base64():
 
 def _fake_notebook(name):
     notebook = nbformat.v4.new_notebook()
+    notebook.cells.append(nbformat.v4.new_markdown_cell(f"# Title of {name}\n\nWhat it does."))
+    notebook.cells.append(nbformat.v4.new_markdown_cell("## Setup"))
+    notebook.cells.append(nbformat.v4.new_code_cell("import setup_only_code"))  # no output at all
     notebook.cells.append(nbformat.v4.new_markdown_cell(f"## Heading of {name}"))
     injected = nbformat.v4.new_code_cell(
         "INJECTED_PARAMETER = 123", metadata={"tags": ["injected-parameters"]}
@@ -84,6 +89,7 @@ def test_headline_rows_format_the_numbers():
     assert rows["Training time"] == "1.5 min (3 epochs, best 2, 2 CPU cores)"
     assert rows["Model size"] == "4.99 MB"
     assert rows["Commit"] == "abc1234"
+    assert rows["Run"] == "2025-01-02T03:04:05+00:00 on 2 CPU cores, Test CPU 9000"
 
 
 def test_report_shows_headline_values(html):
@@ -103,11 +109,38 @@ def test_report_embeds_figures_offline(html):
     assert '<img src="http' not in html
 
 
-def test_report_drops_stderr_code_and_injected_parameters(html):
+def test_report_drops_stderr_and_injected_parameters(html):
     assert "oneDNN stderr chatter marker" not in html
-    assert "distinctive_code_string_xyz" not in html
     assert "INJECTED_PARAMETER" not in html
     assert "injected output marker" not in html
+
+
+def test_report_folds_every_code_cell_in_a_closed_block(html):
+    assert html.count('<details class="code-fold"><summary>show code</summary>') == 2 * len(report.NOTEBOOKS)
+    assert "<details open" not in html
+    for code in ("distinctive_code_string_xyz", "setup_only_code"):
+        start = 0
+        for _ in report.NOTEBOOKS:
+            at = html.index(code, start)
+            assert html.rindex("<details", 0, at) > html.rfind("</details>", 0, at)  # inside a fold
+            start = at + 1
+
+
+def test_report_has_a_table_of_contents_linking_each_notebook_and_section(html):
+    contents = html[html.index('<nav class="toc">') : html.index("</nav>")]
+    titles = re.findall(r'<a href="#([\w-]+)">([^<]+)</a>', contents)
+    expected = [t for name in report.NOTEBOOKS for t in (f"Title of {name}", "Setup", f"Heading of {name}")]
+    assert [title for _, title in titles] == expected
+    for anchor, _ in titles:
+        assert html.count(f'id="{anchor}"') == 1  # each link has exactly one target
+
+
+def test_report_leaves_no_heading_empty(html):
+    body = html[html.index("</nav>") :]
+    sections = re.split(r"<h[12][ >]", body)[1:]
+    for section in sections:
+        heading, _, rest = section.partition("</h")
+        assert re.search(r"<(p|img|details|pre|table|ul)[ >]", rest), f"nothing under heading {heading[:60]}"
 
 
 def test_report_drops_live_widgets_but_keeps_their_static_figures(html):
@@ -116,7 +149,8 @@ def test_report_drops_live_widgets_but_keeps_their_static_figures(html):
 
 
 def test_report_keeps_markdown_and_stdout_in_notebook_order(html):
-    positions = [html.index(f"Heading of {name}") for name in report.NOTEBOOKS]
+    body = html[html.index("</nav>") :]
+    positions = [body.index(f"Heading of {name}") for name in report.NOTEBOOKS]
     assert positions == sorted(positions)
     assert all(f"printed by {name}" in html for name in report.NOTEBOOKS)
 
@@ -129,7 +163,8 @@ def test_missing_notebooks_raise_naming_them(run_dir):
 
 def test_report_cli_writes_to_the_run_and_prints_the_path(run_dir, capsys):
     assert report.main(["--run-dir", str(run_dir)]) == 0
-    assert capsys.readouterr().out.strip() == str(run_dir / "outputs" / "report.html")
+    printed = capsys.readouterr().out.strip()
+    assert printed == relative_to_project(run_dir / "outputs" / "report.html") and not printed.startswith("/")
     assert "99.12%" in (run_dir / "outputs" / "report.html").read_text(encoding="utf-8")
 
 

@@ -11,7 +11,7 @@ from helpers.artifacts import load_json
 from helpers.config import PROJECT_ROOT, TrainConfig, run_paths
 from helpers.data import Split
 from helpers.predict import predict_probabilities
-from helpers.train import augment_batch, make_dataset, train_model, warp_images
+from helpers.train import augment_batch, describe_curves, make_dataset, train_model, warp_images
 
 MIN_TINY_ACCURACY = 0.75
 """The mlp reaches about 0.86 here; chance is 0.10."""
@@ -212,3 +212,22 @@ def test_record_holds_a_confidence_threshold_chosen_on_validation(tiny_run, tiny
     assert chosen["kept_accuracy"] >= 0.999
     assert threshold_of(tiny_model) == chosen["value"]  # load_model reads it from the record
     assert threshold_of(tiny_run.result.model) == chosen["value"]
+
+
+def test_describe_curves_says_what_the_history_shows():
+    steady = {
+        "loss": [0.5, 0.2, 0.1, 0.08],
+        "val_loss": [0.08, 0.05, 0.04, 0.035],
+        "val_accuracy": [0.97, 0.98, 0.99, 0.995],
+    }
+    said = describe_curves(steady)
+    assert said[0] == "Validation loss is below training loss in 4 of 4 epochs."
+    assert "lowest at epoch 4 of 4 and has not turned up" in said[1]
+    assert said[2].startswith(
+        "Validation error fell from 3.00% after epoch 1 to 2.00% after epoch 2 and 0.50%"
+    )
+    assert "removed 75% of the errors" in said[2]
+    memorising = steady | {"val_loss": [0.3, 0.2, 0.25, 0.3]}
+    said = describe_curves(memorising)
+    assert said[0] == "Validation loss is below training loss in 1 of 4 epochs."
+    assert "lowest at epoch 2 and has risen since" in said[1] and "memorise" in said[1]

@@ -2,16 +2,16 @@
 
 import hashlib
 import threading
-import time
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from helpers import preprocess
 from helpers.config import PROJECT_ROOT
 from helpers.evaluate import evaluate_probabilities
 from helpers.predict import load_model, predict_probabilities
-from helpers.widgets import DrawingPad, ErrorExplorer, TrainingPanel
+from helpers.widgets import DrawingPad, ErrorExplorer, TrainingPanel, make_app
 
 BEST_MODEL = PROJECT_ROOT / "models" / "best_model.keras"
 
@@ -63,18 +63,19 @@ def test_panel_reports_bad_settings_instead_of_training(tmp_path, mnist):
     assert not (tmp_path / "runs").exists()
 
 
-def test_stop_button_ends_training_early(panel):
+def test_stop_button_ends_training_early(panel, pause_point, monkeypatch):
     panel.epochs.value = 20
+    first_batch = pause_point("training")
+    first_batch.hold_this_process(monkeypatch)
     panel.start()
-    deadline = time.monotonic() + 120
-    while panel.batch_bar.value == 0 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    first_batch.wait(alive=panel._thread.is_alive)  # the thread is held after its first batch
     assert panel.stop_button.disabled is False
     panel.stop()
-    panel._thread.join(timeout=120)
+    first_batch.release()
+    panel._thread.join(timeout=300)
     assert not panel._thread.is_alive()
     assert panel.runs[-1]["stopped early"] is True
-    assert panel.runs[-1]["epochs"] < 20
+    assert panel.runs[-1]["epochs"] == 1  # stopped within the first epoch
     assert panel.train_button.disabled is False and panel.stop_button.disabled is True
 
 
@@ -152,11 +153,14 @@ def test_pad_upload_and_blank_image(pad):
     assert pad.prediction is None and "no digit found" in pad.answer.value
 
 
-def test_panel_start_does_not_block(panel):
-    began = time.monotonic()
-    panel.start()
-    assert time.monotonic() - began < 2  # returns at once; training runs in a thread
-    assert isinstance(panel._thread, threading.Thread)
+def test_panel_start_does_not_block(panel, pause_point, monkeypatch):
+    first_batch = pause_point("training")
+    first_batch.hold_this_process(monkeypatch)
+    panel.start()  # returns while its thread is held in training: it did not wait for the run
+    first_batch.wait(alive=panel._thread.is_alive)
+    assert isinstance(panel._thread, threading.Thread) and panel._thread.is_alive()
+    assert panel.train_button.disabled is True and not panel.runs
+    first_batch.release()
     panel._thread.join(timeout=300)
     assert panel.runs and panel.runs[-1]["epochs"] == 2
 
@@ -171,3 +175,31 @@ def test_pad_reads_digits_drawn_to_its_edges(pad, edge_drawings):
         assert ink[0].any() or ink[-1].any() or ink[:, 0].any() or ink[:, -1].any()  # really at the edge
         read[digit] = pad.prediction.digit if pad.prediction else pad.answer.value
     assert read == {digit: digit for digit in edge_drawings}
+
+
+def test_pad_uploads_obey_the_file_size_and_pixel_limits(pad, monkeypatch):
+    sample = (PROJECT_ROOT / "data" / "samples" / "4_black_ink.jpg").read_bytes()
+    upload = [{"name": "big.jpg", "content": memoryview(sample)}]
+    monkeypatch.setattr(preprocess, "MAX_FILE_BYTES", len(sample) - 1)
+    pad._uploaded(upload)
+    assert pad.prediction is None and "MB limit" in pad.answer.value
+    monkeypatch.setattr(preprocess, "MAX_FILE_BYTES", len(sample))
+    monkeypatch.setattr(preprocess, "MAX_PIXELS", 100)
+    pad._uploaded(upload)
+    assert pad.prediction is None and "100-pixel limit" in pad.answer.value
+    monkeypatch.undo()
+    pad._uploaded(upload)
+    assert pad.prediction.digit == 4
+
+
+def test_app_puts_the_pad_and_the_panel_in_two_tabs():
+    app = make_app()
+    assert app.titles == ("Draw or upload", "Train")
+    pad_box, panel_box = app.children
+    assert type(pad_box.children[0].children[0]).__name__ == "Canvas"
+    assert [button.description for button in panel_box.children[1].children] == ["Train", "Stop"]
+
+
+def test_app_without_a_model_says_how_to_make_one(tmp_path):
+    app = make_app(tmp_path)
+    assert "No trained model at" in app.value and "make all" in app.value

@@ -1,11 +1,14 @@
-"""End-to-end check in a real browser: JupyterLab shows the widgets, and the report opens.
+"""End-to-end check in a real browser: JupyterLab shows the widgets, the web app answers a
+digit drawn with the mouse, and the report opens.
 
 Starts JupyterLab headless on a free localhost port, opens quick-profile copies
 of 02_train and 04_infer in Debian's Chromium (driven by Playwright, pointed at
 /usr/bin/chromium since Playwright's own browser download needs the internet),
 runs every cell, and checks that the sliders, the Train button and the drawing
 canvas rendered. In 02 it presses Train and waits for the run table; in 04 it
-draws a stroke on the canvas and waits for an answer. Then it opens
+draws a stroke on the canvas and waits for an answer. Then it starts the web app
+with `make app` (Voilà), checks that it listens on localhost only, draws a 1 with
+the mouse and asserts the answer, and opens the training tab. Last it opens
 outputs/report.html. Screenshots go to outputs/browser/.
 
 Run with `make e2e`; exits 1 with a one-line reason if any check fails.
@@ -18,6 +21,7 @@ import contextlib
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -84,19 +88,36 @@ def start_lab(port: int, token: str) -> subprocess.Popen:
             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={PROJECT}",
             "--ServerApp.disable_check_xsrf=True", f"--LabApp.user_settings_dir={settings}", "--allow-root",
         ],
-        stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT,
+        stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT, start_new_session=True,
     )  # fmt: skip
-    deadline = time.monotonic() + 90
+    wait_until_answering(f"http://127.0.0.1:{port}/api/status?token={token}", lab, WORK / "jupyterlab.log")
+    return lab
+
+
+def stop(server: subprocess.Popen | None) -> None:
+    """End a server started in its own session, and everything it started."""
+    if server is not None and server.poll() is None:
+        os.killpg(server.pid, signal.SIGTERM)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+
+
+def wait_until_answering(url: str, server: subprocess.Popen, log: Path, limit_s: float = 120) -> None:
+    """Return once `url` answers; fail if the server exits or does not answer within `limit_s`."""
+    deadline = time.monotonic() + limit_s
     while time.monotonic() < deadline:
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={token}", timeout=2)
-            return lab
+            urllib.request.urlopen(url, timeout=2)
+            return
         except OSError:
-            if lab.poll() is not None:
+            if server.poll() is not None:
                 break
             time.sleep(0.5)
-    lab.kill()
-    raise CheckFailedError(f"JupyterLab did not start on port {port}; see {WORK / 'jupyterlab.log'}")
+    stop(server)
+    raise CheckFailedError(f"{url.split('?')[0]} did not answer; see {log}")
 
 
 def run_all_cells(page, url: str, timeout_s: float) -> None:
@@ -159,11 +180,17 @@ def check_drawing_pad(page, base: str) -> None:
     canvas = page.locator(".jp-OutputArea-output canvas")
     if not canvas.count():
         raise CheckFailedError("04_infer: the drawing pad's canvas did not render")
-    pad = canvas.last
-    pad.scroll_into_view_if_needed()
-    box = pad.bounding_box()
+    answer = draw_a_one(page, canvas.last)
+    print(f"browser check: the stroke drawn on the canvas was read as {answer}")
+    page.screenshot(path=str(SHOTS / "04_infer_drawing_pad.png"), full_page=False)
+
+
+def draw_a_one(page, canvas) -> str:
+    """Clear the pad, draw a slanted downstroke with the mouse, and return the answer it shows."""
+    canvas.scroll_into_view_if_needed()
+    box = canvas.bounding_box()
     if not box or box["width"] < 100:
-        raise CheckFailedError(f"04_infer: the canvas is missing or tiny ({box})")
+        raise CheckFailedError(f"the canvas is missing or tiny ({box})")
     page.get_by_role("button", name="Clear").last.click(timeout=10_000)
     page.locator(".widget-html-content", has_text="Draw a digit in the box, or upload").last.wait_for()
     x, y = box["x"], box["y"]
@@ -174,8 +201,49 @@ def check_drawing_pad(page, base: str) -> None:
     page.mouse.up()
     answer = page.locator(".widget-html-content b[style*='font-size']").last
     answer.wait_for(timeout=30_000)
-    print(f"browser check: the stroke drawn on the canvas was read as {answer.inner_text()}")
-    page.screenshot(path=str(SHOTS / "04_infer_drawing_pad.png"), full_page=False)
+    return answer.inner_text()
+
+
+def start_app(port: int) -> subprocess.Popen:
+    """`make app` on `port`, as a user starts it; waits until Voilà answers."""
+    log = (WORK / "voila.log").open("w")
+    app = subprocess.Popen(
+        ["make", "--no-print-directory", "app", f"APP_PORT={port}"],
+        stdout=log, stderr=subprocess.STDOUT, cwd=PROJECT, start_new_session=True,
+    )  # fmt: skip
+    wait_until_answering(f"http://127.0.0.1:{port}/", app, WORK / "voila.log")
+    return app
+
+
+def listening_addresses(process: subprocess.Popen) -> set[str]:
+    """The addresses the process (or any under it) listens on."""
+    import psutil
+
+    tree = [psutil.Process(process.pid), *psutil.Process(process.pid).children(recursive=True)]
+    return {
+        c.laddr.ip for p in tree for c in p.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN
+    }
+
+
+def check_app(page, base: str, app: subprocess.Popen) -> None:
+    """The web app: localhost only; a 1 drawn with the mouse is read as 1; the training tab renders."""
+    addresses = listening_addresses(app)
+    if not addresses or not addresses <= {"127.0.0.1", "::1"}:
+        raise CheckFailedError(f"the app listens on {sorted(addresses)}, not on localhost only")
+    page.goto(base)
+    canvas = page.locator("canvas")
+    canvas.first.wait_for(timeout=180_000)  # the app's kernel loads TensorFlow and the model first
+    answer = draw_a_one(page, canvas.first)
+    page.screenshot(path=str(SHOTS / "app_drawing_pad.png"), full_page=True)
+    if not answer.strip().startswith("1"):
+        raise CheckFailedError(f"the app read a 1 drawn with the mouse as {answer!r}")
+    print(f"browser check: the app read the 1 drawn with the mouse as {answer}")
+    page.locator(".lm-TabBar-tab", has_text="Train").first.click()
+    page.get_by_role("button", name="Train").first.wait_for(timeout=30_000)
+    sliders = page.locator(".widget-slider, .jupyter-widget-slider, .widget-hslider")
+    if sliders.count() < 4:
+        raise CheckFailedError(f"the app's training tab shows {sliders.count()} sliders, not the panel")
+    page.screenshot(path=str(SHOTS / "app_training_panel.png"), full_page=True)
 
 
 def check_report(page) -> None:
@@ -210,7 +278,10 @@ def main(argv: list[str] | None = None) -> int:
     port, token = free_port(), secrets.token_hex(16)
     lab = start_lab(port, token)
     base = f"http://127.0.0.1:{port}"
+    app = None
     try:
+        app_port = free_port()
+        app = start_app(app_port)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
@@ -218,6 +289,7 @@ def main(argv: list[str] | None = None) -> int:
             for name, check in (
                 ("02_train panel", lambda: check_train_panel(page, base)),
                 ("04_infer drawing pad", lambda: check_drawing_pad(page, base)),
+                ("web app (make app)", lambda: check_app(page, f"http://127.0.0.1:{app_port}/", app)),
                 ("report.html", lambda: check_report(page)),
             ):
                 began = time.monotonic()
@@ -225,15 +297,15 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"browser check: {name}: ok ({time.monotonic() - began:.0f} s)", flush=True)
             browser.close()
     except (CheckFailedError, PlaywrightError) as exc:
-        with contextlib.suppress(PlaywrightError):
+        with contextlib.suppress(PlaywrightError, NameError):
             page.screenshot(path=str(SHOTS / "failure.png"), full_page=False)
         print(
             f"browser check failed: {str(exc).splitlines()[0]} (see {SHOTS / 'failure.png'})", file=sys.stderr
         )
         return 1
     finally:
-        lab.terminate()
-        lab.wait(timeout=30)
+        for server in (lab, app):
+            stop(server)
     print(f"browser check: screenshots in {SHOTS.relative_to(PROJECT)}/")
     return 0
 
