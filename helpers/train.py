@@ -338,6 +338,11 @@ def describe_curves(history: dict[str, list[float]]) -> list[str]:
     error = 1 - np.asarray(history["val_accuracy"])
     epochs, below, lowest = len(loss), int((val_loss < loss).sum()), int(val_loss.argmin())
     sentences = [f"Validation loss is below training loss in {below} of {epochs} epochs."]
+    if below > epochs / 2 and loss[-1] <= val_loss[-1]:
+        sentences[0] += (
+            f" By epoch {epochs} training loss ({loss[-1]:.4f}) has caught up with validation loss "
+            f"({val_loss[-1]:.4f}): more epochs would mostly fit the training images better."
+        )
     if val_loss[-1] > 1.05 * val_loss[lowest] and loss[-1] < loss[lowest]:
         sentences.append(
             f"Validation loss was lowest at epoch {lowest + 1} and has risen since, while training "

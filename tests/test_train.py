@@ -227,6 +227,11 @@ def test_describe_curves_says_what_the_history_shows():
         "Validation error fell from 3.00% after epoch 1 to 2.00% after epoch 2 and 0.50%"
     )
     assert "removed 75% of the errors" in said[2]
+    caught_up = steady | {"loss": [0.5, 0.2, 0.1, 0.03]}
+    assert describe_curves(caught_up)[0].endswith(
+        "By epoch 4 training loss (0.0300) has caught up with validation loss (0.0350): "
+        "more epochs would mostly fit the training images better."
+    )
     memorising = steady | {"val_loss": [0.3, 0.2, 0.25, 0.3]}
     said = describe_curves(memorising)
     assert said[0] == "Validation loss is below training loss in 1 of 4 epochs."
