@@ -387,7 +387,12 @@ class DrawingPad:
 
     def _replay(self) -> None:
         """Show a page that has just connected what is on the pad: draw commands sent before it
-        was ready are lost (as in Voila, which runs the notebook before the page connects)."""
+        was ready are lost (as in Voila, which runs the notebook before the page connects).
+
+        ipycanvas sends "switch to this canvas" only when the target changes, and that message
+        was among the lost ones: forget the target so the next command names it again.
+        """
+        self.canvas._canvas_manager._current_canvas = None
         self.canvas.line_width, self.canvas.line_cap, self.canvas.line_join = self.PEN, "round", "round"
         self.canvas.stroke_style = "black"
         self.canvas.put_image_data(np.repeat(np.asarray(self.paper)[..., None], 3, axis=2), 0, 0)

@@ -203,3 +203,17 @@ def test_app_puts_the_pad_and_the_panel_in_two_tabs():
 def test_app_without_a_model_says_how_to_make_one(tmp_path):
     app = make_app(tmp_path)
     assert "No trained model at" in app.value and "make all" in app.value
+
+
+def test_pad_redraws_itself_for_a_page_that_connects_late(pad, monkeypatch):
+    from ipycanvas.canvas import COMMANDS
+
+    sent = []
+    manager = pad.canvas._canvas_manager
+    monkeypatch.setattr(manager, "_send_custom", lambda command, buffers=(): sent.append(command))
+    pad.clear()
+    pad.draw_stroke([(140, 40), (138, 240)])
+    sent.clear()
+    pad._replay()  # what a page that connects after the drawing receives
+    assert sent[0][0] == COMMANDS["switchCanvas"]  # names its canvas again: the first naming was lost
+    assert [c[0] for c in sent].count(COMMANDS["putImageData"]) == 1  # then the paper as it is

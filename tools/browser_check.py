@@ -201,6 +201,13 @@ def draw_a_one(page, canvas) -> str:
     page.mouse.up()
     answer = page.locator(".widget-html-content b[style*='font-size']").last
     answer.wait_for(timeout=30_000)
+    ink = canvas.evaluate(
+        """c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                  let dark = 0; for (let i = 0; i < d.length; i += 4) if (d[i] < 128 && d[i + 3] > 0) dark++;
+                  return dark; }"""
+    )
+    if ink < 500:  # the pen is 18 px wide: a stroke down the pad darkens thousands of pixels
+        raise CheckFailedError(f"the pad was read, but the canvas shows no stroke ({ink} dark pixels)")
     return answer.inner_text()
 
 
