@@ -22,7 +22,7 @@ RUN_DIR ?= $(if $(filter default,$(PROFILE)),,build/$(PROFILE))
 ROOT := $(if $(RUN_DIR),$(RUN_DIR)/,)
 OUT := $(ROOT)outputs
 NB_OUT := $(OUT)/notebooks
-NOTEBOOKS := 01_explore 02_train 03_evaluate 04_infer
+NOTEBOOKS := 01_explore 02_train 03_evaluate 04_infer 05_trust
 EXECUTED := $(foreach nb,$(NOTEBOOKS),$(NB_OUT)/$(nb).ipynb)
 REPORT := $(OUT)/report.html
 TRAIN_ARGS := $(OUT)/.train-args
@@ -33,7 +33,7 @@ CORE := helpers/__init__.py helpers/config.py helpers/data.py helpers/artifacts.
 # What each notebook's results depend on (editing preprocessing does not retrain).
 TRAIN_SRC := $(CORE) helpers/models.py helpers/train.py helpers/evaluate.py helpers/predict.py
 PLOT_SRC := helpers/plots.py
-WIDGET_SRC := helpers/widgets.py
+WIDGET_SRC := helpers/widgets.py helpers/trust.py helpers/corrupt.py
 EVAL_SRC := $(CORE) $(PLOT_SRC) $(WIDGET_SRC) helpers/evaluate.py helpers/predict.py helpers/preprocess.py \
 	helpers/samples.py
 
@@ -53,7 +53,7 @@ define papermill
 	fi
 endef
 
-.PHONY: FORCE app e2e help setup all train evaluate infer report test bench bench-quick lab lint format clean checked-outputs
+.PHONY: FORCE app e2e help setup all train evaluate infer trust report test bench bench-quick lab lint format clean checked-outputs
 
 help: ## Show this help
 	@echo "digit-recognizer: a course on handwritten digit recognition. Usage: make TARGET [PROFILE=quick|best] [PARAMS=\"-p EPOCHS 5\"]"
@@ -67,11 +67,12 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@
 
-all: $(REPORT) ## Set up, run the four notebooks in order, render the report
+all: $(REPORT) ## Set up, run the five notebooks in order, render the report
 
 train: $(NB_OUT)/02_train.ipynb ## Train the model (02_train) -> models/best_model.keras
 evaluate: $(NB_OUT)/03_evaluate.ipynb ## Evaluate on the test set (03_evaluate) -> outputs/metrics.json
 infer: $(NB_OUT)/04_infer.ipynb ## Predict new images (04_infer)
+trust: $(NB_OUT)/05_trust.ipynb ## Corruptions, other writers, calibration, saliency, FGSM (05_trust)
 report: $(REPORT) ## Render outputs/report.html from the executed notebooks
 
 $(NB_OUT)/01_explore.ipynb: notebooks/01_explore.ipynb $(CORE) $(PLOT_SRC) $(DATA) | $(STAMP)
@@ -94,14 +95,18 @@ $(NB_OUT)/03_evaluate.ipynb: notebooks/03_evaluate.ipynb $(NB_OUT)/02_train.ipyn
 $(NB_OUT)/04_infer.ipynb: notebooks/04_infer.ipynb $(NB_OUT)/02_train.ipynb $(EVAL_SRC) $(SAMPLES) | $(STAMP) $(NB_OUT)/03_evaluate.ipynb
 	$(call papermill,04_infer)
 
+$(NB_OUT)/05_trust.ipynb: notebooks/05_trust.ipynb $(NB_OUT)/02_train.ipynb $(NB_OUT)/03_evaluate.ipynb $(EVAL_SRC) \
+	data/semeion.npz | $(STAMP) $(NB_OUT)/04_infer.ipynb
+	$(call papermill,05_trust)
+
 $(REPORT): $(EXECUTED) helpers/report.py $(wildcard $(OUT)/benchmarks.md) | $(STAMP)
 	$(BIN)/python -m helpers.report --run-dir "$(RUN_DIR)"
 
-# The tests: pytest unit tests of helpers/, then nbval over all four notebooks
+# The tests: pytest unit tests of helpers/, then nbval over all five notebooks
 # in the quick profile (papermill injects the parameters; nbval executes them
 # and compares the cells marked NBVAL_CHECK_OUTPUT with their stored outputs).
 TEST_DIR := build/test
-test: $(STAMP) ## Run the unit tests and nbval over the four notebooks (quick profile)
+test: $(STAMP) ## Run the unit tests and nbval over the five notebooks (quick profile)
 	@rm -rf $(TEST_DIR)/nbval && mkdir -p $(TEST_DIR)/nbval
 	@for nb in $(NOTEBOOKS); do \
 	  extra=$$([ $$nb = 02_train ] && $(BIN)/python -m helpers.config quick); \

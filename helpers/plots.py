@@ -7,6 +7,7 @@ other modules' job. Save a figure with `helpers.artifacts.save_figure`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -32,8 +33,10 @@ def plot_digit_grid(
     suptitle: str | None = None,
     cmap: str = "gray",
     title_colors: Sequence[str] | None = None,
+    value_range: tuple[float, float] | None = None,
 ) -> Figure:
-    """Show images in a grid, each with an optional title."""
+    """Show images in a grid, each with an optional title; `value_range` fixes the grey scale
+    (say (0, 255)) so that a brighter image looks brighter, instead of each being stretched."""
     images = np.asarray(images)
     n = len(images)
     nrows = max(1, int(np.ceil(n / ncols)))
@@ -43,7 +46,8 @@ def plot_digit_grid(
         ax.axis("off")
         if i >= n:
             continue
-        ax.imshow(np.squeeze(images[i]), cmap=cmap)
+        vmin, vmax = value_range or (None, None)
+        ax.imshow(np.squeeze(images[i]), cmap=cmap, vmin=vmin, vmax=vmax)
         if titles is not None:
             color = title_colors[i] if title_colors is not None else "black"
             ax.set_title(titles[i], fontsize=9, color=color)
@@ -276,14 +280,18 @@ def plot_time_to_accuracy(curves: Mapping[str, Sequence[Mapping[str, float]]], t
     return fig
 
 
-def plot_pipeline_comparison(by_kind: Mapping[str, Mapping[str, float]]) -> Figure:
-    """Accuracy per kind of image, one bar per pipeline (e.g. {"ours": {...}, "naive": {...}})."""
+def plot_pipeline_comparison(
+    by_kind: Mapping[str, Mapping[str, float]],
+    title: str = "Photo-like images: preprocessing or not",
+    legend: str = "pipeline",
+) -> Figure:
+    """Accuracy per kind of image, one bar per pipeline or model (e.g. {"ours": {...}, "naive": {...}})."""
     kinds = list(next(iter(by_kind.values())))
     rows = [(kind, name, acc[kind]) for name, acc in by_kind.items() for kind in kinds]
     fig, ax = plt.subplots(figsize=(8, 0.45 * len(kinds) + 1.2))
     sns.barplot(x=[r[2] for r in rows], y=[r[0] for r in rows], hue=[r[1] for r in rows], orient="h", ax=ax)
-    ax.set(xlim=(0, 1), xlabel="accuracy", ylabel="", title="Photo-like images: preprocessing or not")
-    ax.legend(title="pipeline", loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.set(xlim=(0, 1), xlabel="accuracy", ylabel="", title=title)
+    ax.legend(title=legend, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()
     return fig
 
@@ -302,5 +310,94 @@ def plot_pipeline_examples(
             ax.imshow(image, cmap=None if image.ndim == 3 else "gray")
             ax.set_title(label, fontsize=9)
             ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def plot_reliability(diagrams: Mapping[str, Any]) -> Figure:
+    """Reliability diagrams side by side, {title: r}, each r with `edges`, `accuracy` and
+    `counts` per bin and its `ece` (as `helpers.trust.reliability` returns).
+
+    A calibrated model's bars sit on the diagonal: of the answers given with 90%
+    confidence, 90% are right. Bars below it mean overconfidence.
+    """
+    fig, axes = plt.subplots(1, len(diagrams), figsize=(4.6 * len(diagrams), 4.2), squeeze=False)
+    for ax, (title, diagram) in zip(axes[0], diagrams.items(), strict=True):
+        edges, accuracy, counts, ece = diagram.edges, diagram.accuracy, diagram.counts, diagram.ece
+        centres, width = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
+        shown = counts > 0
+        ax.bar(centres[shown], accuracy[shown], width=width[shown], edgecolor="white", color=PALETTE["train"])
+        ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="perfect calibration")
+        for x, y, n in zip(centres[shown], accuracy[shown], counts[shown], strict=True):
+            ax.text(x, y + 0.01, f"{n}", ha="center", fontsize=6, rotation=90, va="bottom")
+        ax.set(xlim=(0, 1), ylim=(0, 1.1), xlabel="confidence", ylabel="accuracy")
+        ax.set_title(f"{title}\nECE {ece:.2%}")
+        ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_attributions(images: np.ndarray, maps: Mapping[str, np.ndarray], titles: Sequence[str]) -> Figure:
+    """One column per digit: the digit, then each attribution map ({"saliency": ..., ...}) over it.
+
+    Red pixels push the answer up, blue ones down; each map is scaled to its own maximum.
+    """
+    n, rows = len(images), 1 + len(maps)
+    fig, axes = plt.subplots(rows, n, figsize=(1.5 * n, 1.6 * rows), squeeze=False)
+    for col in range(n):
+        axes[0, col].imshow(np.squeeze(images[col]), cmap="gray")
+        axes[0, col].set_title(titles[col], fontsize=8)
+        for row, (name, values) in enumerate(maps.items(), 1):
+            heat = np.squeeze(values[col])
+            limit = float(np.abs(heat).max()) or 1.0
+            axes[row, col].imshow(np.squeeze(images[col]), cmap="gray", alpha=0.35)
+            axes[row, col].imshow(heat, cmap="RdBu_r", vmin=-limit, vmax=limit, alpha=0.8)
+            if col == 0:
+                axes[row, col].set_ylabel(name, fontsize=9)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.grid(False)
+    fig.tight_layout()
+    return fig
+
+
+def plot_embedding(points: np.ndarray, labels: np.ndarray, wrong: np.ndarray, title: str) -> Figure:
+    """A 2-D map of hidden features, one colour per digit, mistakes circled in black."""
+    fig, ax = plt.subplots(figsize=(7.5, 6.5))
+    palette = sns.color_palette("tab10", 10)
+    for digit in DIGITS:
+        at = labels == digit
+        ax.scatter(*points[at].T, s=6, color=palette[digit], label=str(digit), alpha=0.7)
+        if at.any():
+            ax.text(*np.median(points[at], axis=0), str(digit), fontsize=14, weight="bold", ha="center")
+    ax.scatter(*points[wrong].T, s=60, facecolors="none", edgecolors="black", lw=1.2, label="mistake")
+    ax.set(xticks=[], yticks=[], title=title)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), markerscale=2, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_attack(
+    accuracy: Mapping[float, float], clean: np.ndarray, attacked: np.ndarray, captions: Sequence[str]
+) -> Figure:
+    """Accuracy against the attack's size, and one digit before and after, with the noise between."""
+    fig = plt.figure(figsize=(11, 3.6))
+    grid = fig.add_gridspec(1, 5, width_ratios=[2.4, 0.1, 1, 1, 1])
+    ax = fig.add_subplot(grid[0])
+    epsilons = list(accuracy)
+    ax.plot(epsilons, [accuracy[e] for e in epsilons], "o-", color=PALETTE["test"])
+    ax.set(xlabel="epsilon (largest change per pixel, of 1)", ylabel="accuracy", ylim=(0, 1.02))
+    ax.set_title("FGSM: accuracy against attack size")
+    noise = attacked - clean
+    for slot, (image, caption, cmap) in enumerate(
+        zip((clean, noise, attacked), captions, ("gray", "RdBu_r", "gray"), strict=True)
+    ):
+        panel = fig.add_subplot(grid[2 + slot])
+        limit = float(np.abs(noise).max()) or 1.0
+        options = {"vmin": -limit, "vmax": limit} if cmap == "RdBu_r" else {"vmin": 0, "vmax": 1}
+        panel.imshow(np.squeeze(image), cmap=cmap, **options)
+        panel.set_title(caption, fontsize=9)
+        panel.axis("off")
     fig.tight_layout()
     return fig

@@ -1,4 +1,4 @@
-"""Build outputs/report.html: a headline table, then the four executed notebooks.
+"""Build outputs/report.html: a headline table, then the executed notebooks.
 
 The headline numbers are read from the run record (models/best_model.json)
 and the test metrics (outputs/metrics.json), never typed by hand. A table of
@@ -24,7 +24,7 @@ from helpers.artifacts import load_json, write_atomic
 from helpers.config import run_paths
 from helpers.data import relative_to_project
 
-NOTEBOOKS = ("01_explore", "02_train", "03_evaluate", "04_infer")
+NOTEBOOKS = ("01_explore", "02_train", "03_evaluate", "04_infer", "05_trust")
 TEMPLATES = Path(__file__).parent / "templates"
 """nbconvert templates: `report` is JupyterLab's, minus the scripts it would fetch online."""
 

@@ -34,6 +34,7 @@ from helpers.plots import plot_predictions, plot_preprocess_steps, plot_training
 from helpers.predict import load_model, make_prediction, predict_probabilities, threshold_of
 from helpers.preprocess import ImageError, preprocess_image
 from helpers.samples import PAD_PEN, PAD_SIZE, draw_pen_stroke
+from helpers.trust import attribution_rgb, integrated_gradients
 
 WIDGET_RUNS = PROJECT_ROOT / "build" / "widget-runs"
 """Where the training panel's runs go: never over `models/best_model.keras`."""
@@ -338,9 +339,16 @@ class DrawingPad:
         self.clear_button = w.Button(description="Clear", icon="eraser")
         self.upload = w.FileUpload(accept="image/*", multiple=False, description="Upload image")
         self.answer = w.HTML(PAD_PROMPT)
+        self.looked = w.ToggleButton(
+            description="Where it looked",
+            icon="eye",
+            tooltip="Colour the 28x28 input by how much each pixel pushed the answer (integrated gradients)",
+        )
         self.output = w.Output()
         self.figure: Figure | None = None
         self.prediction = None
+        self.saliency: np.ndarray | None = None
+        self._steps: dict[str, np.ndarray] | None = None
         self._stroke: list[tuple[float, float]] = []
         self.canvas.on_client_ready(self._replay)
         self.canvas.on_mouse_down(self._down)
@@ -348,15 +356,19 @@ class DrawingPad:
         self.canvas.on_mouse_up(self._up)
         self.clear_button.on_click(lambda _: self.clear())
         self.upload.observe(lambda change: self._uploaded(change["new"]), names="value")
+        self.looked.observe(lambda _: self.show_steps(), names="value")
         self.clear()
         self.widget = w.VBox(
-            [w.HBox([self.canvas, w.VBox([self.clear_button, self.upload, self.answer])]), self.output]
+            [
+                w.HBox([self.canvas, w.VBox([self.clear_button, self.upload, self.looked, self.answer])]),
+                self.output,
+            ]
         )
 
     def clear(self) -> None:
         """Wipe the pad (white paper) and its answer."""
         self.paper = Image.new("L", (self.SIZE, self.SIZE), 255)
-        self.prediction = None
+        self.prediction, self.saliency, self._steps = None, None, None
         self.answer.value = PAD_PROMPT
         self.canvas.fill_style = "white"
         self.canvas.fill_rect(0, 0, self.SIZE, self.SIZE)
@@ -374,7 +386,7 @@ class DrawingPad:
         try:
             steps = preprocess_image(source).steps
         except ImageError as exc:
-            self.prediction, self.figure = None, None
+            self.prediction, self.figure, self.saliency, self._steps = None, None, None, None
             self.answer.value = f"<span style='color:#b00'>{exc}</span>"
             return
         probabilities = predict_probabilities(self.model, steps["28x28"][None])[0]
@@ -382,6 +394,21 @@ class DrawingPad:
         tops = ", ".join(f"{d}: {q:.1%}" for d, q in self.prediction.top_k)
         unsure = " (unsure)" if self.prediction.flagged else ""
         self.answer.value = f"<b style='font-size:2em'>{self.prediction.digit}</b>{unsure}<br>{tops}"
+        self._steps = steps
+        self.show_steps()
+
+    def show_steps(self) -> None:
+        """Draw the preprocessing steps; with "Where it looked" on, also the saliency over the input."""
+        if self._steps is None or self.prediction is None:
+            return
+        steps, self.saliency = dict(self._steps), None
+        if self.looked.value:
+            if not isinstance(self.model, keras.Model):
+                self.answer.value += "<br><i>Where it looked needs a Keras model, not a .tflite one.</i>"
+            else:
+                image = steps["28x28"].reshape(1, 28, 28, 1).astype(np.float32)
+                self.saliency = integrated_gradients(self.model, image, [self.prediction.digit])[0, ..., 0]
+                steps["where it looked"] = attribution_rgb(image, self.saliency)
         self.figure = plot_preprocess_steps(steps, caption=f"read as {self.prediction.digit}")
         show_figure(self.output, self.figure)
 

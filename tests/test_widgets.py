@@ -217,3 +217,21 @@ def test_pad_redraws_itself_for_a_page_that_connects_late(pad, monkeypatch):
     pad._replay()  # what a page that connects after the drawing receives
     assert sent[0][0] == COMMANDS["switchCanvas"]  # names its canvas again: the first naming was lost
     assert [c[0] for c in sent].count(COMMANDS["putImageData"]) == 1  # then the paper as it is
+
+
+def test_where_it_looked_shows_integrated_gradients_over_the_input(pad):
+    pad.looked.value = False
+    pad.clear()
+    pad.draw_stroke([(70, 60), (210, 60), (150, 160), (110, 240)])  # a 7
+    assert pad.prediction.digit == 7 and pad.saliency is None
+    assert [ax.get_title() for ax in pad.figure.axes][-1] == "28x28"
+    pad.looked.value = True  # the toggle redraws at once
+    heat, image = pad.saliency, pad._steps["28x28"].reshape(1, 28, 28, 1)
+    assert heat.shape == (28, 28) and [ax.get_title() for ax in pad.figure.axes][-1] == "where it looked"
+    # Completeness: the pixels' shares add up to p(7 | drawing) - p(7 | black image).
+    p_drawing = predict_probabilities(pad.model, image)[0, 7]
+    p_black = predict_probabilities(pad.model, np.zeros_like(image))[0, 7]
+    assert abs(heat.sum() - (p_drawing - p_black)) < 0.05
+    assert heat[image[0, ..., 0] > 0.5].sum() > 0.5 * (p_drawing - p_black)  # mostly on the strokes
+    pad.looked.value = False
+    assert pad.saliency is None

@@ -1,0 +1,212 @@
+"""What the chapter on trusting the model measures: calibration, where the network looks,
+its hidden features, and how little noise it takes to fool it.
+
+Every function takes a Keras model whose output is the 10 class probabilities
+(all of this course's models) and images scaled to [0, 1], shaped (N, 28, 28, 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+from scipy.optimize import minimize_scalar
+from tqdm.auto import tqdm
+
+from helpers.config import PROJECT_ROOT, RunPaths
+from helpers.corrupt import CORRUPTIONS, corrupt
+from helpers.predict import load_model, predict_probabilities
+
+ECE_BINS = 15
+"""Equal-width confidence bins of the expected calibration error (Guo et al., 2017)."""
+FGSM_EPSILONS = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
+"""Perturbation sizes, in pixel units of [0, 1], at which FGSM is measured."""
+
+
+@dataclass(frozen=True)
+class Reliability:
+    """Per-bin confidence and accuracy of a set of answers, and the calibration error they give."""
+
+    edges: np.ndarray  # (bins + 1,) bin edges over [0, 1]
+    confidence: np.ndarray  # (bins,) mean confidence per bin (NaN where empty)
+    accuracy: np.ndarray  # (bins,) accuracy per bin (NaN where empty)
+    counts: np.ndarray  # (bins,) answers per bin
+    ece: float  # sum over bins of (share of answers) * |accuracy - confidence|
+
+
+def reliability(probabilities: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS) -> Reliability:
+    """Bin the answers by confidence; compare each bin's accuracy with its mean confidence."""
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == labels
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    index = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)
+    counts = np.bincount(index, minlength=bins)
+    with np.errstate(invalid="ignore"):
+        mean_confidence = np.bincount(index, confidence, minlength=bins) / counts
+        accuracy = np.bincount(index, correct.astype(float), minlength=bins) / counts
+    gaps = np.where(counts > 0, np.abs(accuracy - mean_confidence), 0.0)
+    ece = float((counts / max(len(labels), 1) * gaps).sum())
+    return Reliability(edges, mean_confidence, accuracy, counts, ece)
+
+
+def apply_temperature(probabilities: np.ndarray, temperature: float) -> np.ndarray:
+    """Softmax(log p / T): the same ranking, confidence softened (T > 1) or sharpened (T < 1)."""
+    logits = np.log(np.clip(probabilities, 1e-12, 1.0)) / temperature
+    logits -= logits.max(axis=1, keepdims=True)
+    exp = np.exp(logits)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def fit_temperature(probabilities: np.ndarray, labels: np.ndarray) -> float:
+    """The temperature that minimises the negative log-likelihood of `labels` (fit on validation)."""
+
+    def nll(log_t: float) -> float:
+        scaled = apply_temperature(probabilities, float(np.exp(log_t)))
+        return float(-np.log(np.clip(scaled[np.arange(len(labels)), labels], 1e-12, None)).mean())
+
+    return float(np.exp(minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded").x))
+
+
+def input_gradients(model: keras.Model, images: np.ndarray, classes: Sequence[int]) -> np.ndarray:
+    """d p(class) / d pixel for each image: how much each pixel moves the chosen class's probability."""
+    x = tf.convert_to_tensor(images, tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        chosen = tf.gather(model(x, training=False), list(classes), axis=1, batch_dims=1)
+    return tape.gradient(chosen, x).numpy()
+
+
+def integrated_gradients(
+    model: keras.Model, images: np.ndarray, classes: Sequence[int], steps: int = 32
+) -> np.ndarray:
+    """Integrated gradients from a black image (Sundararajan et al., 2017): each pixel's share
+    of the chosen class's probability, summing (nearly) to p(image) - p(black)."""
+    alphas = (np.arange(steps) + 0.5) / steps
+    total = np.zeros_like(images, dtype=np.float32)
+    for alpha in alphas:
+        total += input_gradients(model, alpha * images, classes)
+    return images * total / steps
+
+
+def occlusion_map(
+    model: keras.Model, image: np.ndarray, label: int, patch: int = 6, stride: int = 2
+) -> np.ndarray:
+    """How much the probability of `label` drops when a patch x patch square is blacked out,
+    centred on each pixel (averaged over the placements that cover it)."""
+    base = float(model(image[None], training=False).numpy()[0, label])
+    starts = range(0, 28 - patch + 1, stride)
+    corners = [(r, c) for r in starts for c in starts]
+    batch = np.repeat(image[None], len(corners), axis=0)
+    for i, (r, c) in enumerate(corners):
+        batch[i, r : r + patch, c : c + patch] = 0.0
+    drops = base - model(batch, training=False).numpy()[:, label]
+    heat, cover = np.zeros((28, 28)), np.zeros((28, 28))
+    for drop, (r, c) in zip(drops, corners, strict=True):
+        heat[r : r + patch, c : c + patch] += drop
+        cover[r : r + patch, c : c + patch] += 1
+    return heat / np.maximum(cover, 1)
+
+
+def first_conv_filters(model: keras.Model) -> np.ndarray:
+    """The first convolution's 3x3 kernels, (filters, 3, 3), one input channel."""
+    conv = next(layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D))
+    return np.moveaxis(conv.get_weights()[0][:, :, 0, :], -1, 0)
+
+
+def first_feature_maps(model: keras.Model, image: np.ndarray) -> np.ndarray:
+    """What the first stage (convolution, normalisation, ReLU) makes of one image, (filters, H, W)."""
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    relus = [layer for layer in model.layers if isinstance(layer, keras.layers.ReLU)]
+    if not convs:
+        raise ValueError(f"{model.name}: no convolution to show")
+    stage = relus[0] if relus else convs[0]  # seed_cnn's convolutions carry their own ReLU
+    probe = keras.Model(model.input, stage.output)
+    return np.moveaxis(probe(image[None], training=False).numpy()[0], -1, 0)
+
+
+def hidden_features(model: keras.Model, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """The last hidden layer's activations: what the final classifier layer reads, (N, features)."""
+    classifier = model.layers[-1]
+    if not isinstance(classifier, keras.layers.Dense):
+        raise ValueError(f"{model.name}: its last layer is not a dense classifier")
+    probe = keras.Model(model.input, classifier.input)
+    return np.concatenate(
+        [probe(images[i : i + batch_size], training=False).numpy() for i in range(0, len(images), batch_size)]
+    )
+
+
+def fgsm(model: keras.Model, images: np.ndarray, labels: np.ndarray, epsilon: float) -> np.ndarray:
+    """Fast gradient sign method (Goodfellow et al., 2015): move every pixel by `epsilon` in the
+    direction that raises the loss of the true label, then clip to [0, 1]."""
+    if epsilon == 0:
+        return images.copy()
+    x = tf.convert_to_tensor(images, tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        p_true = tf.gather(model(x, training=False), labels.astype(np.int64), axis=1, batch_dims=1)
+        loss = -tf.math.log(tf.clip_by_value(p_true, 1e-12, 1.0))
+    step = tf.sign(tape.gradient(loss, x))
+    return np.clip(images + epsilon * step.numpy(), 0.0, 1.0)
+
+
+def fgsm_accuracy(
+    model: keras.Model, images: np.ndarray, labels: np.ndarray, epsilons: Sequence[float] = FGSM_EPSILONS
+) -> dict[float, float]:
+    """Accuracy on FGSM-perturbed images, for each epsilon."""
+    result = {}
+    for epsilon in epsilons:
+        adversarial = fgsm(model, images, labels, epsilon)
+        predicted = model(adversarial, training=False).numpy().argmax(axis=1)
+        result[float(epsilon)] = float((predicted == labels).mean())
+    return result
+
+
+def attribution_rgb(image: np.ndarray, heat: np.ndarray) -> np.ndarray:
+    """An attribution map coloured over its grey image: red where a pixel pushed the answer up,
+    blue where it pushed it down, grey elsewhere; (H, W, 3) floats in [0, 1]."""
+    grey = np.squeeze(image).astype(np.float32) * 0.45
+    heat = np.squeeze(heat)
+    scaled = heat / (float(np.abs(heat).max()) or 1.0)
+    rgb = np.repeat(grey[..., None], 3, axis=2)
+    rgb[..., 0] += np.clip(scaled, 0, 1) * 0.55
+    rgb[..., 2] += np.clip(-scaled, 0, 1) * 0.55
+    rgb[..., 1] -= np.abs(scaled) * grey * 0.5
+    return np.clip(rgb, 0.0, 1.0)
+
+
+OTHER_MODELS = {
+    "seed_cnn (make bench)": Path("build/bench/seed_cnn/models/best_model.keras"),
+    "best profile": Path("build/best/models/best_model.keras"),
+}
+"""Other trained models the chapter compares, where a bench or a `best` run left them."""
+
+
+def trained_models(paths: RunPaths) -> dict[str, Any]:
+    """This run's model, then each of OTHER_MODELS whose file exists, by name."""
+    models = {"this run's model": load_model(paths.model_file)}
+    for name, file in OTHER_MODELS.items():
+        if (PROJECT_ROOT / file).is_file() and (PROJECT_ROOT / file).resolve() != paths.model_file.resolve():
+            models[name] = load_model(PROJECT_ROOT / file)
+    return models
+
+
+def score_corruptions(
+    models: Mapping[str, Any], images: np.ndarray, labels: np.ndarray, seed: int = 0
+) -> dict[str, dict[str, float]]:
+    """Accuracy of each model on the images under each corruption: {model: {corruption: accuracy}}.
+
+    `images` are uint8 (N, 28, 28) as in MNIST; each corruption is applied once, seeded,
+    and every model sees the same corrupted images.
+    """
+    scores: dict[str, dict[str, float]] = {name: {} for name in models}
+    for kind in tqdm(CORRUPTIONS, desc="corruptions"):
+        damaged = corrupt(images, kind, seed).astype(np.float32)[..., None] / 255.0
+        for name, model in models.items():
+            predicted = predict_probabilities(model, damaged).argmax(axis=1)
+            scores[name][kind] = float((predicted == labels).mean())
+    return scores
