@@ -335,7 +335,7 @@ class DrawingPad:
 
         self.model = model
         self.canvas = Canvas(width=self.SIZE, height=self.SIZE, layout=w.Layout(border="1px solid #999"))
-        self.canvas.line_width, self.canvas.line_cap, self.canvas.line_join = self.PEN, "round", "round"
+        self._set_pen()
         self.clear_button = w.Button(description="Clear", icon="eraser")
         self.upload = w.FileUpload(accept="image/*", multiple=False, description="Upload image")
         self.answer = w.HTML(PAD_PROMPT)
@@ -412,6 +412,10 @@ class DrawingPad:
         self.figure = plot_preprocess_steps(steps, caption=f"read as {self.prediction.digit}")
         show_figure(self.output, self.figure)
 
+    def _set_pen(self) -> None:
+        """The canvas pen: the pad's width, with round ends and joins."""
+        self.canvas.line_width, self.canvas.line_cap, self.canvas.line_join = self.PEN, "round", "round"
+
     def _replay(self) -> None:
         """Show a page that has just connected what is on the pad: draw commands sent before it
         was ready are lost (as in Voila, which runs the notebook before the page connects).
@@ -420,7 +424,7 @@ class DrawingPad:
         was among the lost ones: forget the target so the next command names it again.
         """
         self.canvas._canvas_manager._current_canvas = None
-        self.canvas.line_width, self.canvas.line_cap, self.canvas.line_join = self.PEN, "round", "round"
+        self._set_pen()
         self.canvas.stroke_style = "black"
         self.canvas.put_image_data(np.repeat(np.asarray(self.paper)[..., None], 3, axis=2), 0, 0)
 
