@@ -248,6 +248,9 @@ def load_real_dev(folder: str | os.PathLike[str] | None = None) -> DigitSet:
 
 def relative_to_project(path: str | os.PathLike[str]) -> str:
     """`path` from the project root ("../shared/..." for the folder beside it), so that reports
-    and records never print the machine's own folders; a relative path is kept as it is."""
+    and records never print the machine's own folders. A relative path is kept as it is, and
+    so is a path elsewhere on the machine (a temporary folder), which no relative form helps."""
     path = Path(path)
-    return os.path.relpath(path.resolve(), PROJECT_ROOT) if path.is_absolute() else str(path)
+    if not path.is_absolute() or not path.resolve().is_relative_to(PROJECT_ROOT.parent):
+        return str(path)
+    return os.path.relpath(path.resolve(), PROJECT_ROOT)

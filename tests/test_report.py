@@ -11,7 +11,7 @@ from PIL import Image
 
 from helpers import report
 from helpers.artifacts import save_json
-from helpers.config import run_paths
+from helpers.config import PROJECT_ROOT, run_paths
 from helpers.data import relative_to_project
 
 RECORD = {
@@ -164,7 +164,8 @@ def test_missing_notebooks_raise_naming_them(run_dir):
 def test_report_cli_writes_to_the_run_and_prints_the_path(run_dir, capsys):
     assert report.main(["--run-dir", str(run_dir)]) == 0
     printed = capsys.readouterr().out.strip()
-    assert printed == relative_to_project(run_dir / "outputs" / "report.html") and not printed.startswith("/")
+    assert printed == relative_to_project(run_dir / "outputs" / "report.html")
+    assert relative_to_project(PROJECT_ROOT / "outputs" / "report.html") == "outputs/report.html"
     assert "99.12%" in (run_dir / "outputs" / "report.html").read_text(encoding="utf-8")
 
 
