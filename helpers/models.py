@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import keras
+import tensorflow as tf
 from keras import layers, ops
 
 from helpers.config import MODEL_NAMES, TrainConfig
@@ -46,10 +47,42 @@ def build_seed_cnn(dropout: float = 0.5) -> keras.Model:
     )
 
 
+@keras.saving.register_keras_serializable(package="digits")
+class FusedBatchNorm(layers.BatchNormalization):
+    """Keras's batch normalisation of image maps, computed by TensorFlow's fused kernel.
+
+    Keras 3 normalises with separate mean, variance and arithmetic ops; the fused
+    kernel does it in one pass and makes a `compact_cnn` training step about a
+    quarter faster on this CPU (`python -m benchmarks.step_cost`). Same weights,
+    same outputs (to float rounding); the running variance is updated with the
+    unbiased batch variance. `tests/test_models.py` compares it with the Keras layer.
+    """
+
+    def call(
+        self, inputs: tf.Tensor, training: bool | None = None, mask: tf.Tensor | None = None
+    ) -> tf.Tensor:
+        """Normalise by the batch's statistics while training (updating the running ones), else by those."""
+        updating = bool(training) and self.trainable
+        y, mean, variance = tf.compat.v1.nn.fused_batch_norm(
+            inputs,
+            self.gamma.value,
+            self.beta.value,
+            mean=self.moving_mean.value,
+            variance=self.moving_variance.value,
+            epsilon=self.epsilon,
+            is_training=updating,
+            exponential_avg_factor=1.0 - self.momentum if updating else 1.0,
+        )
+        if updating:
+            self.moving_mean.assign(mean)
+            self.moving_variance.assign(variance)
+        return y
+
+
 def conv_bn_relu(x: keras.KerasTensor, filters: int) -> keras.KerasTensor:
-    """A 3x3 'valid' convolution, batch normalisation, then ReLU (the conv needs no bias)."""
+    """A 3x3 'valid' convolution, batch normalisation (fused), then ReLU (the conv needs no bias)."""
     x = layers.Conv2D(filters, 3, use_bias=False)(x)
-    x = layers.BatchNormalization()(x)
+    x = FusedBatchNorm()(x)
     return layers.ReLU()(x)
 
 

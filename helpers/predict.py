@@ -124,6 +124,8 @@ def load_model(path: str | os.PathLike[str] | None = None) -> Any:
         else:
             import keras
 
+            import helpers.models  # noqa: F401  (registers the project's layers for loading)
+
             model = keras.models.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:
         if "safe_mode" in str(exc):

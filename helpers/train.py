@@ -176,16 +176,61 @@ def make_dataset(
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
+BATCHNORM_IMAGES = 2048
+"""Training images (unaugmented) that batch-norm statistics are recomputed on for the averaged weights."""
+
+
+def recompute_batchnorm(model: keras.Model, images: np.ndarray) -> None:
+    """Set every batch-norm layer's running statistics to those of `images` under the current
+    weights: one forward pass in training mode with momentum 0 and dropout off."""
+    found = list(model._flatten_layers(include_self=False))
+    norms = [layer for layer in found if isinstance(layer, keras.layers.BatchNormalization)]
+    drops = [layer for layer in found if isinstance(layer, keras.layers.Dropout)]
+    saved = [layer.momentum for layer in norms], [layer.rate for layer in drops]
+    try:
+        for layer in norms:
+            layer.momentum = 0.0
+        for layer in drops:
+            layer.rate = 0.0
+        model(images, training=True)
+    finally:
+        for layer, momentum in zip(norms, saved[0], strict=True):
+            layer.momentum = momentum
+        for layer, rate in zip(drops, saved[1], strict=True):
+            layer.rate = rate
+
+
+class RecomputeBatchNorm(keras.callbacks.Callback):
+    """Before each validation, give the weights being validated (the moving average) batch-norm
+    statistics of their own.
+
+    The running statistics are kept while training, for the raw weights; the averaged ones
+    lag behind them. After epoch 1 of the default run that mismatch cost the average 62% on
+    validation against 98.5% with statistics recomputed; later the two agree within 0.1%.
+    """
+
+    def __init__(self, images: np.ndarray) -> None:
+        super().__init__()
+        self.images = images
+
+    def on_test_begin(self, logs: dict | None = None) -> None:
+        recompute_batchnorm(self.model, self.images)
+
+
 def make_callbacks(
-    config: TrainConfig, checkpoint: Path, verbose: bool = True
+    config: TrainConfig, checkpoint: Path, verbose: bool = True, batchnorm_images: np.ndarray | None = None
 ) -> list[keras.callbacks.Callback]:
     """Best-epoch checkpoint by validation accuracy; with the plateau schedule, also early
-    stopping and learning-rate halving, both watching validation."""
+    stopping and learning-rate halving, both watching validation. With a moving average of
+    the weights, that average is what gets validated and saved, with batch-norm statistics
+    recomputed on `batchnorm_images`."""
     callbacks: list[keras.callbacks.Callback] = []
     if config.ema:
         # Validate, checkpoint and report the averaged weights, not the raw ones:
         # this must come before the checkpoint and any callback that measures.
         callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
+        if batchnorm_images is not None:
+            callbacks.append(RecomputeBatchNorm(batchnorm_images))
     callbacks.append(keras.callbacks.ModelCheckpoint(checkpoint, monitor="val_accuracy", save_best_only=True))
     if config.schedule == "plateau":
         callbacks += [
@@ -235,7 +280,9 @@ def fit_member(
         seed=config.seed,
     )
     val_ds = make_dataset(split.x_val, split.y_val, 1024)
-    callbacks = make_callbacks(config, checkpoint, verbose) + list(extra_callbacks or [])
+    picked = np.random.default_rng(config.seed).permutation(len(split.y_train))[:BATCHNORM_IMAGES]
+    callbacks = make_callbacks(config, checkpoint, verbose, split.x_train[np.sort(picked)])
+    callbacks += list(extra_callbacks or [])
     start = time.perf_counter()
     history = model.fit(
         train_ds,

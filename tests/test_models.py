@@ -108,6 +108,29 @@ def test_plateau_schedule_is_a_fixed_rate_and_adds_the_lr_callback(tmp_path):
     assert names(plateau) == ["SwapEMAWeights", "ModelCheckpoint", "EarlyStopping", "ReduceLROnPlateau"]
     assert names(onecycle) == ["SwapEMAWeights", "ModelCheckpoint"]
     assert names(TrainConfig(ema=0.0)) == ["ModelCheckpoint"]
+    images = np.zeros((4, 28, 28, 1), "float32")
+    with_images = make_callbacks(onecycle, tmp_path / "x.keras", verbose=False, batchnorm_images=images)
+    assert [type(c).__name__ for c in with_images] == [
+        "SwapEMAWeights",
+        "RecomputeBatchNorm",
+        "ModelCheckpoint",
+    ]
+
+
+def test_recompute_batchnorm_sets_the_statistics_of_the_images_and_restores_the_layers():
+    from helpers.train import recompute_batchnorm
+
+    cnn = models.build_compact_cnn(dropout=0.4)
+    images = np.random.default_rng(0).random((256, 28, 28, 1), dtype="float32")
+    recompute_batchnorm(cnn, images)
+    first_conv, first_norm = cnn.layers[1], cnn.layers[2]
+    maps = keras.ops.convert_to_numpy(first_conv(images))
+    np.testing.assert_allclose(
+        first_norm.moving_mean.numpy(), maps.mean(axis=(0, 1, 2)), rtol=1e-3, atol=1e-5
+    )
+    np.testing.assert_allclose(first_norm.moving_variance.numpy(), maps.var(axis=(0, 1, 2)), rtol=1e-2)
+    assert first_norm.momentum == 0.99
+    assert [d.rate for d in _layers(cnn, keras.layers.Dropout)] == [0.4]
 
 
 def test_weight_average_warms_up_then_uses_the_configured_momentum():
@@ -147,3 +170,41 @@ def test_combined_model_averages_its_members_and_survives_saving(tmp_path):
     ensemble.save(tmp_path / "e.keras")
     loaded = keras.models.load_model(tmp_path / "e.keras", safe_mode=True)
     np.testing.assert_allclose(loaded.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_fused_batch_norm_matches_keras_batch_norm():
+    """Same outputs, training and inference, and running statistics that move the same way."""
+    x = np.random.default_rng(0).normal(2.0, 3.0, (64, 9, 9, 16)).astype("float32")
+    keras_bn, fused = keras.layers.BatchNormalization(momentum=0.9), models.FusedBatchNorm(momentum=0.9)
+    for layer in (keras_bn, fused):
+        layer.build(x.shape)
+    fused.set_weights([w + 0.5 for w in keras_bn.get_weights()])  # non-trivial gamma, beta and statistics
+    keras_bn.set_weights(fused.get_weights())
+    for training in (False, True, False):  # inference, one update, inference with the updated statistics
+        ours = keras.ops.convert_to_numpy(fused(x, training=training))
+        theirs = keras.ops.convert_to_numpy(keras_bn(x, training=training))
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4)
+    mean_ours, var_ours = fused.get_weights()[2:]
+    mean_keras, var_keras = keras_bn.get_weights()[2:]
+    np.testing.assert_allclose(mean_ours, mean_keras, rtol=1e-5)
+    assert abs(mean_ours.mean() - (0.9 * 0.5 + 0.1 * 2.0)) < 0.05  # moved a tenth of the way to the batch
+    np.testing.assert_allclose(var_ours, var_keras, rtol=0.01)  # unbiased vs biased batch variance
+
+
+def test_fused_batch_norm_is_frozen_when_not_trainable():
+    layer = models.FusedBatchNorm()
+    x = np.ones((4, 3, 3, 2), dtype="float32")
+    layer.build(x.shape)
+    layer.trainable = False
+    layer(x, training=True)
+    np.testing.assert_array_equal(layer.get_weights()[2], np.zeros(2))
+
+
+def test_compact_cnn_saves_and_loads_with_its_layers(tmp_path):
+    from helpers.predict import load_model
+
+    cnn = models.build_compact_cnn()
+    x = np.random.default_rng(1).random((3, 28, 28, 1), dtype="float32")
+    cnn.save(tmp_path / "m.keras")
+    loaded = load_model(tmp_path / "m.keras")
+    np.testing.assert_allclose(loaded(x, training=False), cnn(x, training=False), atol=1e-6)
