@@ -96,6 +96,7 @@ def seed_recipe(quick: bool) -> TrainConfig:
         schedule="plateau",
         train_subset=20000 if quick else 0,
         ema=0.0,
+        label_smoothing=0.0,
         min_accuracy=0.0,
     )
 

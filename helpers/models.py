@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import keras
 import tensorflow as tf
@@ -136,7 +137,7 @@ def learning_rate(
     if config.schedule == "plateau":
         return config.learning_rate
     total = steps_per_epoch * config.epochs
-    warmup = max(1, total // 10)
+    warmup = max(1, round(total * config.warmup))
     return keras.optimizers.schedules.CosineDecay(
         config.learning_rate / 10,
         max(1, total - warmup),
@@ -174,16 +175,37 @@ class WarmEMAAdam(keras.optimizers.Adam):
                 average.assign(m * average + (1 - m) * var)
 
 
+@keras.saving.register_keras_serializable(package="digits")
+class SmoothedSparseCrossentropy(keras.losses.Loss):
+    """Cross-entropy against integer labels, with label smoothing (Keras's sparse loss has none)."""
+
+    def __init__(
+        self, smoothing: float = 0.1, name: str = "smoothed_sparse_crossentropy", **kwargs: Any
+    ) -> None:
+        super().__init__(name=name, **kwargs)
+        self.smoothing = smoothing
+
+    def call(self, y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
+        """Per-image loss: one-hot the labels, then Keras's categorical cross-entropy with smoothing."""
+        labels = ops.one_hot(ops.cast(ops.reshape(y_true, (-1,)), "int32"), ops.shape(y_pred)[-1])
+        return keras.losses.categorical_crossentropy(labels, y_pred, label_smoothing=self.smoothing)
+
+    def get_config(self) -> dict[str, Any]:
+        """What `keras.saving` needs to rebuild the loss."""
+        return {**super().get_config(), "smoothing": self.smoothing}
+
+
 def build_model(config: TrainConfig, steps_per_epoch: int = 1) -> keras.Model:
     """Build and compile the model that `config.model` names."""
     model = REGISTRY[config.model](dropout=config.dropout)
+    smoothing = config.label_smoothing
     model.compile(
         optimizer=WarmEMAAdam(
             learning_rate=learning_rate(config, steps_per_epoch),
             use_ema=config.ema > 0,
             ema_momentum=config.ema,
         ),
-        loss="sparse_categorical_crossentropy",
+        loss=SmoothedSparseCrossentropy(smoothing) if smoothing else "sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
     return model

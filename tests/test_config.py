@@ -14,7 +14,7 @@ TRAIN_NOTEBOOK = PROJECT_ROOT / "notebooks" / "02_train.ipynb"
 def test_defaults():
     assert TrainConfig().to_dict() == {
         "model": "compact_cnn",
-        "epochs": 15,
+        "epochs": 18,
         "batch_size": 128,
         "learning_rate": 3e-3,
         "dropout": 0.25,
@@ -24,6 +24,8 @@ def test_defaults():
         "val_fraction": 0.1,
         "train_subset": 0,
         "schedule": "onecycle",
+        "warmup": 0.03,
+        "label_smoothing": 0.1,
         "patience": 4,
         "ema": 0.998,
         "ensemble": 1,
@@ -40,10 +42,10 @@ def test_quick_profile_overrides_only_its_values():
     assert quick.learning_rate == 3e-3
 
 
-def test_best_profile_averages_three_default_models():
+def test_best_profile_averages_five_default_models():
     best = TrainConfig.from_profile("best")
     assert dataclasses.replace(best, ensemble=1, profile="default") == TrainConfig()
-    assert (best.ensemble, best.profile) == (3, "best")
+    assert (best.ensemble, best.profile) == (5, "best")
 
 
 def test_explicit_override_beats_profile():

@@ -68,7 +68,7 @@ def test_registry_keys_equal_config_model_names():
 
 def test_build_model_compiles_with_the_configured_learning_rate():
     model = models.build_model(
-        TrainConfig(model="mlp", learning_rate=0.0025, dropout=0.2, schedule="plateau")
+        TrainConfig(model="mlp", learning_rate=0.0025, dropout=0.2, schedule="plateau", label_smoothing=0.0)
     )
     assert model.name == "mlp"
     assert isinstance(model.optimizer, keras.optimizers.Adam)
@@ -90,7 +90,7 @@ def test_compact_cnn_shape_and_size():
 
 
 def test_onecycle_schedule_warms_up_then_decays_to_zero():
-    config = TrainConfig(model="compact_cnn", schedule="onecycle", learning_rate=0.004, epochs=10)
+    config = TrainConfig(model="compact_cnn", schedule="onecycle", learning_rate=0.004, epochs=10, warmup=0.1)
     schedule = models.learning_rate(config, steps_per_epoch=100)  # 1000 steps, 100 of warm-up
     rate = lambda step: float(keras.ops.convert_to_numpy(schedule(step)))  # noqa: E731
     assert rate(0) == pytest.approx(0.0004)
@@ -170,6 +170,20 @@ def test_combined_model_averages_its_members_and_survives_saving(tmp_path):
     ensemble.save(tmp_path / "e.keras")
     loaded = keras.models.load_model(tmp_path / "e.keras", safe_mode=True)
     np.testing.assert_allclose(loaded.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_label_smoothing_loss_matches_the_smoothed_targets():
+    model = models.build_model(TrainConfig(model="mlp", label_smoothing=0.1))
+    loss = model.loss
+    assert isinstance(loss, models.SmoothedSparseCrossentropy) and loss.smoothing == 0.1
+    probabilities = np.full((2, 10), 0.05, "float32")
+    probabilities[:, 3] = 0.55
+    targets = np.full(10, 0.01)
+    targets[3] = 0.91  # 1 - 0.1 on the true class, 0.1 spread over all ten
+    expected = -np.sum(targets * np.log(probabilities[0]))
+    assert float(loss(np.array([3, 3]), probabilities)) == pytest.approx(expected, rel=1e-5)
+    rebuilt = models.SmoothedSparseCrossentropy.from_config(loss.get_config())
+    assert rebuilt.smoothing == 0.1
 
 
 def test_fused_batch_norm_matches_keras_batch_norm():
