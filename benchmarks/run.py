@@ -523,8 +523,8 @@ def goal_lines(results: dict[str, Any]) -> list[str]:
         (
             "1. default training time, mean / `seed_cnn`'s",
             f"<= {PREVIOUS_TIME_RATIO:.2f} (2026-11-25)",
-            f"{s['train_time_ratio']:.2f} ({np.mean(s['default_train_seconds']):.0f} s / "
-            f"{seed['train_seconds']:.0f} s)",
+            f"{s['train_time_ratio']:.3f} ({np.mean(s['default_train_seconds']):.1f} s / "
+            f"{seed['train_seconds']:.1f} s)",
             met(s["train_time_ratio"] <= PREVIOUS_TIME_RATIO),
         ),
         (

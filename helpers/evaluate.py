@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy.optimize import minimize_scalar
 from sklearn.metrics import classification_report, confusion_matrix
 
 from helpers.data import DigitSet
@@ -195,3 +196,27 @@ def score_predictions(predictions: Sequence[Prediction], labels: Sequence[int], 
 def score_digit_set(model: Any, digits: DigitSet) -> dict[str, Any]:
     """`score_predictions` for a set of real digits, read through `predict_images` (the CLI's path)."""
     return score_predictions(predict_images(model, digits.sources), digits.labels, digits.kinds)
+
+
+def apply_temperature(probabilities: np.ndarray, temperature: float) -> np.ndarray:
+    """Softmax(log p / T): the same ranking, confidence softened (T > 1) or sharpened (T < 1)."""
+    logits = np.log(np.clip(probabilities, 1e-12, 1.0)) / temperature
+    logits -= logits.max(axis=1, keepdims=True)
+    exp = np.exp(logits)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+def fit_temperature(probabilities: np.ndarray, labels: np.ndarray) -> float:
+    """The temperature that minimises the negative log-likelihood of `labels` (fit on validation)."""
+
+    def nll(log_t: float) -> float:
+        scaled = apply_temperature(probabilities, float(np.exp(log_t)))
+        return float(-np.log(np.clip(scaled[np.arange(len(labels)), labels], 1e-12, None)).mean())
+
+    return float(np.exp(minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded").x))
+
+
+def undo_temperature(probabilities: np.ndarray, temperatures: Sequence[float]) -> np.ndarray:
+    """The probabilities before `train_model` folded its temperatures in: exact for one model;
+    for an ensemble, approximate (its members' geometric-mean temperature undone on the average)."""
+    return apply_temperature(probabilities, 1.0 / float(np.exp(np.mean(np.log(temperatures)))))

@@ -211,6 +211,17 @@ def build_model(config: TrainConfig, steps_per_epoch: int = 1) -> keras.Model:
     return model
 
 
+def fold_temperature(model: keras.Model, temperature: float) -> None:
+    """Make `model` output softmax(z / T) instead of softmax(z), z its logits, by dividing its
+    softmax classifier's weights and bias by T: temperature scaling kept in the model file."""
+    classifier = model.layers[-1]
+    if not (isinstance(classifier, layers.Dense) and classifier.activation.__name__ == "softmax"):
+        raise ValueError(
+            f"{model.name}: the last layer must be a softmax Dense layer to fold a temperature in"
+        )
+    classifier.set_weights([weights / temperature for weights in classifier.get_weights()])
+
+
 def combine_models(members: list[keras.Model]) -> keras.Model:
     """One model that averages the probabilities of `members` (an ensemble), savable as one file."""
     inputs = keras.Input(shape=INPUT_SHAPE)

@@ -15,7 +15,6 @@ from typing import Any
 import keras
 import numpy as np
 import tensorflow as tf
-from scipy.optimize import minimize_scalar
 from tqdm.auto import tqdm
 
 from helpers.config import PROJECT_ROOT, RunPaths
@@ -52,24 +51,6 @@ def reliability(probabilities: np.ndarray, labels: np.ndarray, bins: int = ECE_B
     gaps = np.where(counts > 0, np.abs(accuracy - mean_confidence), 0.0)
     ece = float((counts / max(len(labels), 1) * gaps).sum())
     return Reliability(edges, mean_confidence, accuracy, counts, ece)
-
-
-def apply_temperature(probabilities: np.ndarray, temperature: float) -> np.ndarray:
-    """Softmax(log p / T): the same ranking, confidence softened (T > 1) or sharpened (T < 1)."""
-    logits = np.log(np.clip(probabilities, 1e-12, 1.0)) / temperature
-    logits -= logits.max(axis=1, keepdims=True)
-    exp = np.exp(logits)
-    return exp / exp.sum(axis=1, keepdims=True)
-
-
-def fit_temperature(probabilities: np.ndarray, labels: np.ndarray) -> float:
-    """The temperature that minimises the negative log-likelihood of `labels` (fit on validation)."""
-
-    def nll(log_t: float) -> float:
-        scaled = apply_temperature(probabilities, float(np.exp(log_t)))
-        return float(-np.log(np.clip(scaled[np.arange(len(labels)), labels], 1e-12, None)).mean())
-
-    return float(np.exp(minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded").x))
 
 
 def input_gradients(model: keras.Model, images: np.ndarray, classes: Sequence[int]) -> np.ndarray:

@@ -222,3 +222,18 @@ def test_compact_cnn_saves_and_loads_with_its_layers(tmp_path):
     cnn.save(tmp_path / "m.keras")
     loaded = load_model(tmp_path / "m.keras")
     np.testing.assert_allclose(loaded(x, training=False), cnn(x, training=False), atol=1e-6)
+
+
+def test_fold_temperature_scales_the_logits_in_the_weights():
+    from helpers.evaluate import apply_temperature
+
+    mlp = models.build_mlp()
+    x = np.random.default_rng(2).random((16, 28, 28, 1), dtype="float32")
+    before = keras.ops.convert_to_numpy(mlp(x, training=False))
+    models.fold_temperature(mlp, 2.5)
+    after = keras.ops.convert_to_numpy(mlp(x, training=False))
+    np.testing.assert_allclose(after, apply_temperature(before, 2.5), atol=1e-5)
+    assert (after.argmax(1) == before.argmax(1)).all()
+    no_softmax = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    with pytest.raises(ValueError, match="softmax Dense"):
+        models.fold_temperature(no_softmax, 2.0)

@@ -236,3 +236,14 @@ def test_describe_curves_says_what_the_history_shows():
     said = describe_curves(memorising)
     assert said[0] == "Validation loss is below training loss in 1 of 4 epochs."
     assert "lowest at epoch 2 and has risen since" in said[1] and "memorise" in said[1]
+
+
+def test_saved_model_is_calibrated_on_validation(tiny_run, tiny_model):
+    """The temperature fitted on validation is folded into the saved model: fitting again finds ~1."""
+    from helpers.evaluate import fit_temperature
+
+    (temperature,) = tiny_run.result.record["temperatures"]
+    assert temperature != pytest.approx(1.0, abs=0.02)  # the tiny model needed scaling
+    split = tiny_run.split
+    again = fit_temperature(predict_probabilities(tiny_model, split.x_val), split.y_val)
+    assert again == pytest.approx(1.0, abs=0.02)

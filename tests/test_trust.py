@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from helpers import trust
+from helpers import evaluate, trust
 from helpers.corrupt import CORRUPTIONS
 from helpers.data import scale_images
 from helpers.predict import load_model, predict_probabilities
@@ -45,12 +45,12 @@ def test_temperature_fitted_on_overconfident_probabilities_recovers_the_factor()
     true_p = _softmax(logits / 2.0)  # the labels follow logits / 2 ...
     labels = np.array([rng.choice(10, p=row) for row in true_p])
     overconfident = _softmax(logits)  # ... but the model reports logits as they are
-    temperature = trust.fit_temperature(overconfident, labels)
+    temperature = evaluate.fit_temperature(overconfident, labels)
     assert temperature == pytest.approx(2.0, rel=0.08)
-    scaled = trust.apply_temperature(overconfident, temperature)
+    scaled = evaluate.apply_temperature(overconfident, temperature)
     assert (scaled.argmax(1) == overconfident.argmax(1)).all()
     assert trust.reliability(scaled, labels).ece < trust.reliability(overconfident, labels).ece / 3
-    np.testing.assert_allclose(trust.apply_temperature(overconfident, 1.0), overconfident, atol=1e-9)
+    np.testing.assert_allclose(evaluate.apply_temperature(overconfident, 1.0), overconfident, atol=1e-9)
 
 
 def test_integrated_gradients_add_up_to_the_rise_in_probability(model, digits):
