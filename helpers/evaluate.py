@@ -206,17 +206,24 @@ def apply_temperature(probabilities: np.ndarray, temperature: float) -> np.ndarr
     return exp / exp.sum(axis=1, keepdims=True)
 
 
-def fit_temperature(probabilities: np.ndarray, labels: np.ndarray) -> float:
-    """The temperature that minimises the negative log-likelihood of `labels` (fit on validation)."""
+def fit_temperature(probabilities: np.ndarray | Sequence[np.ndarray], labels: np.ndarray) -> float:
+    """The temperature that minimises the negative log-likelihood of `labels` (fit on validation).
+
+    Given several models' probabilities (an ensemble), one temperature scales each of them and
+    the likelihood is that of their average, which is what the ensemble answers.
+    """
+    members = [probabilities] if isinstance(probabilities, np.ndarray) else list(probabilities)
+    rows = np.arange(len(labels))
 
     def nll(log_t: float) -> float:
-        scaled = apply_temperature(probabilities, float(np.exp(log_t)))
-        return float(-np.log(np.clip(scaled[np.arange(len(labels)), labels], 1e-12, None)).mean())
+        temperature = float(np.exp(log_t))
+        scaled = np.mean([apply_temperature(p, temperature) for p in members], axis=0)
+        return float(-np.log(np.clip(scaled[rows, labels], 1e-12, None)).mean())
 
     return float(np.exp(minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded").x))
 
 
-def undo_temperature(probabilities: np.ndarray, temperatures: Sequence[float]) -> np.ndarray:
-    """The probabilities before `train_model` folded its temperatures in: exact for one model;
-    for an ensemble, approximate (its members' geometric-mean temperature undone on the average)."""
-    return apply_temperature(probabilities, 1.0 / float(np.exp(np.mean(np.log(temperatures)))))
+def undo_temperature(probabilities: np.ndarray, temperature: float) -> np.ndarray:
+    """The probabilities before `train_model` folded `temperature` in: exact for one model,
+    approximate for an ensemble (undone on the average rather than on each member)."""
+    return apply_temperature(probabilities, 1.0 / temperature)

@@ -194,6 +194,11 @@ def test_ensemble_run_saves_one_averaging_model(tmp_path, tiny_run):
     record = result.record
     assert [m["seed"] for m in record["members"]] == [42, 43]
     assert record["model"]["parameters"] == 2 * 669_706
+    # One temperature for the average: fitting again on the saved ensemble finds nothing to fix.
+    from helpers.evaluate import fit_temperature
+
+    again = fit_temperature(predict_probabilities(result.model, split.x_val), split.y_val)
+    assert record["temperature"] != pytest.approx(1.0, abs=0.02) and again == pytest.approx(1.0, abs=0.02)
     loaded = keras.models.load_model(paths.model_file, safe_mode=True)
     assert loaded.name == "ensemble_of_2"
     accuracy = float((predict_probabilities(loaded, split.x_val).argmax(axis=1) == split.y_val).mean())
@@ -242,7 +247,7 @@ def test_saved_model_is_calibrated_on_validation(tiny_run, tiny_model):
     """The temperature fitted on validation is folded into the saved model: fitting again finds ~1."""
     from helpers.evaluate import fit_temperature
 
-    (temperature,) = tiny_run.result.record["temperatures"]
+    temperature = tiny_run.result.record["temperature"]
     assert temperature != pytest.approx(1.0, abs=0.02)  # the tiny model needed scaling
     split = tiny_run.split
     again = fit_temperature(predict_probabilities(tiny_model, split.x_val), split.y_val)
