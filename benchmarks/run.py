@@ -431,7 +431,8 @@ def to_markdown(results: dict[str, Any]) -> str:
         f"Default recipe, test accuracy over {len(train['default'])} seed(s): "
         f"{s['default_test_accuracy_mean']:.2%} (std {s['default_test_accuracy_std']:.2%})."
         + (
-            f" The mean of their probabilities (an ensemble, as `PROFILE=best` trains): "
+            f" The mean of their probabilities (an ensemble whose members each trained on their own split; "
+            f"`PROFILE=best` trains its members on one): "
             f"{s['ensemble_of_defaults_test_accuracy']:.2%}."
             if "ensemble_of_defaults_test_accuracy" in s
             else ""
