@@ -93,14 +93,22 @@ def occlusion_map(
     return heat / np.maximum(cover, 1)
 
 
+def inner_network(model: keras.Model) -> keras.Model:
+    """The network to look inside: `model` itself, or for an ensemble (`combine_models`) its first member."""
+    members = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    return members[0] if members else model
+
+
 def first_conv_filters(model: keras.Model) -> np.ndarray:
-    """The first convolution's 3x3 kernels, (filters, 3, 3), one input channel."""
+    """The first convolution's 3x3 kernels, (filters, 3, 3); an ensemble's first member's."""
+    model = inner_network(model)
     conv = next(layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D))
     return np.moveaxis(conv.get_weights()[0][:, :, 0, :], -1, 0)
 
 
 def first_feature_maps(model: keras.Model, image: np.ndarray) -> np.ndarray:
     """What the first stage (convolution, normalisation, ReLU) makes of one image, (filters, H, W)."""
+    model = inner_network(model)
     convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     relus = [layer for layer in model.layers if isinstance(layer, keras.layers.ReLU)]
     if not convs:
@@ -111,7 +119,9 @@ def first_feature_maps(model: keras.Model, image: np.ndarray) -> np.ndarray:
 
 
 def hidden_features(model: keras.Model, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    """The last hidden layer's activations: what the final classifier layer reads, (N, features)."""
+    """The last hidden layer's activations: what the final classifier layer reads, (N, features);
+    for an ensemble, its first member's."""
+    model = inner_network(model)
     classifier = model.layers[-1]
     if not isinstance(classifier, keras.layers.Dense):
         raise ValueError(f"{model.name}: its last layer is not a dense classifier")

@@ -103,3 +103,14 @@ def test_attribution_rgb_colours_support_red_and_opposition_blue():
     assert rgb.shape == (28, 28, 3)
     assert rgb[5, 5, 0] > rgb[5, 5, 2] and rgb[20, 20, 2] > rgb[20, 20, 0]
     assert (rgb[0, 0] == 0).all()
+
+
+def test_an_ensemble_is_looked_inside_through_its_first_member(model, digits):
+    """`make all PROFILE=best` saves an averaging model whose own layers hold no convolution."""
+    from helpers.models import combine_models
+
+    ensemble = combine_models([model, model])
+    assert trust.inner_network(ensemble) is model and trust.inner_network(model) is model
+    np.testing.assert_array_equal(trust.first_conv_filters(ensemble), trust.first_conv_filters(model))
+    assert trust.first_feature_maps(ensemble, digits[0][0]).shape == (32, 26, 26)
+    assert trust.hidden_features(ensemble, digits[0][:5]).shape == (5, 1152)
