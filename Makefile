@@ -29,7 +29,8 @@ TRAIN_ARGS := $(OUT)/.train-args
 
 DATA := data/mnist.npz
 SAMPLES := $(wildcard data/samples/*)
-CORE := helpers/__init__.py helpers/config.py helpers/data.py helpers/artifacts.py helpers/pausepoints.py
+CORE := helpers/__init__.py helpers/config.py helpers/data.py helpers/artifacts.py helpers/pausepoints.py \
+	helpers/progress.py helpers/listings.py
 # What each notebook's results depend on (editing preprocessing does not retrain).
 TRAIN_SRC := $(CORE) helpers/models.py helpers/train.py helpers/evaluate.py helpers/predict.py
 PLOT_SRC := helpers/plots.py
@@ -37,27 +38,20 @@ WIDGET_SRC := helpers/widgets.py helpers/trust.py helpers/corrupt.py
 EVAL_SRC := $(CORE) $(PLOT_SRC) $(WIDGET_SRC) helpers/evaluate.py helpers/predict.py helpers/preprocess.py \
 	helpers/samples.py
 
-# Notebook N runs with papermill into $(NB_OUT); it lands there only when it
-# succeeds. A failure keeps the executed copy as NAME.failed.ipynb and stops make.
+# Notebook N runs with papermill (through helpers.course, which prints a line when it
+# starts and ends, the kernel's progress lines, and no start-up chatter) into $(NB_OUT);
+# it lands there only when it succeeds. A failure keeps the executed copy as
+# NAME.failed.ipynb and stops make.
 define papermill
-	@mkdir -p $(NB_OUT)
-	@echo "==> $(1) [$(PROFILE)]"
-	@rm -f $(NB_OUT)/$(1).failed.ipynb
-	@if $(BIN)/papermill notebooks/$(1).ipynb $(NB_OUT)/$(1).running.ipynb --cwd notebooks \
-	      --log-level WARNING -p RUN_DIR "$(RUN_DIR)" $(2); then \
-	  mv $(NB_OUT)/$(1).running.ipynb $(NB_OUT)/$(1).ipynb; \
-	else \
-	  rm -f $(NB_OUT)/$(1).ipynb; \
-	  mv $(NB_OUT)/$(1).running.ipynb $(NB_OUT)/$(1).failed.ipynb 2>/dev/null; \
-	  echo "FAILED: notebooks/$(1).ipynb; the executed copy is $(NB_OUT)/$(1).failed.ipynb" >&2; exit 1; \
-	fi
+	@$(BIN)/python -m helpers.course run $(1) --out $(NB_OUT) --profile $(PROFILE) -p RUN_DIR "$(RUN_DIR)" $(2)
 endef
+START := $(shell date +%s)
 
 .PHONY: FORCE app e2e help setup all train evaluate infer trust report test bench bench-quick lab lint format clean checked-outputs
 
 help: ## Show this help
 	@echo "digit-recognizer: a course on handwritten digit recognition. Usage: make TARGET [PROFILE=quick|best] [PARAMS=\"-p EPOCHS 5\"]"
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 setup: $(STAMP) ## Create .venv and install the pinned requirements (once)
 
@@ -68,6 +62,7 @@ $(STAMP): requirements.txt pyproject.toml
 	@touch $@
 
 all: $(REPORT) ## Set up, run the five notebooks in order, render the report
+	@$(BIN)/python -m helpers.course summary --run-dir "$(RUN_DIR)" --since $(START)
 
 train: $(NB_OUT)/02_train.ipynb ## Train the model (02_train) -> models/best_model.keras
 evaluate: $(NB_OUT)/03_evaluate.ipynb ## Evaluate on the test set (03_evaluate) -> outputs/metrics.json
@@ -100,20 +95,28 @@ $(NB_OUT)/05_trust.ipynb: notebooks/05_trust.ipynb $(NB_OUT)/02_train.ipynb $(NB
 	$(call papermill,05_trust)
 
 $(REPORT): $(EXECUTED) helpers/report.py $(wildcard $(OUT)/benchmarks.md) | $(STAMP)
-	$(BIN)/python -m helpers.report --run-dir "$(RUN_DIR)"
+	@echo "==> report"
+	@$(BIN)/python -m helpers.report --run-dir "$(RUN_DIR)" >/dev/null
 
-# The tests: pytest unit tests of helpers/, then nbval over all five notebooks
-# in the quick profile (papermill injects the parameters; nbval executes them
-# and compares the cells marked NBVAL_CHECK_OUTPUT with their stored outputs).
+# The tests: pytest unit tests of helpers/, then nbval over all five notebooks in the
+# quick profile (papermill injects the parameters; nbval executes them and compares the
+# cells marked NBVAL_CHECK_OUTPUT with their stored outputs), then over the exercises'
+# worked solutions, against the quick run the chapters just made in $(TEST_DIR).
 TEST_DIR := build/test
-test: $(STAMP) ## Run the unit tests and nbval over the five notebooks (quick profile)
-	@rm -rf $(TEST_DIR)/nbval && mkdir -p $(TEST_DIR)/nbval
+SOLUTIONS := $(sort $(notdir $(basename $(wildcard notebooks/solutions/*.ipynb))))
+test: $(STAMP) ## Run the unit tests, nbval over the five notebooks (quick profile) and the exercises' solutions
+	@rm -rf $(TEST_DIR)/nbval $(TEST_DIR)/solutions && mkdir -p $(TEST_DIR)/nbval $(TEST_DIR)/solutions
 	@for nb in $(NOTEBOOKS); do \
 	  extra=$$([ $$nb = 02_train ] && $(BIN)/python -m helpers.config quick); \
 	  $(BIN)/papermill notebooks/$$nb.ipynb $(TEST_DIR)/nbval/$$nb.ipynb --prepare-only \
 	    --log-level WARNING -p RUN_DIR $(TEST_DIR) $$extra || exit 1; \
 	done
-	$(BIN)/python -m pytest tests $(TEST_DIR)/nbval --nbval-lax --nbval-current-env -p no:cacheprovider
+	@for nb in $(SOLUTIONS); do \
+	  $(BIN)/papermill notebooks/solutions/$$nb.ipynb $(TEST_DIR)/solutions/$$nb.ipynb --prepare-only \
+	    --log-level WARNING -p RUN_DIR $(TEST_DIR) || exit 1; \
+	done
+	$(BIN)/python -m pytest tests $(TEST_DIR)/nbval $(TEST_DIR)/solutions --nbval-lax --nbval-current-env \
+	  -p no:cacheprovider
 
 bench: $(STAMP) ## Benchmark training and inference (about 30 min) -> outputs/benchmarks.{json,md}
 	$(BIN)/python -m benchmarks

@@ -34,7 +34,7 @@ def _stages(padding: str, batch_norm: bool, widths: tuple[int, ...] = (32, 64, 1
 
 VARIANTS: dict[str, Callable[[], keras.Model]] = {
     **REGISTRY,
-    "compact_cnn with Keras's own batch norm (before issue 14)": lambda: _stages("valid", True),
+    "compact_cnn with Keras's own batch norm (the previous default)": lambda: _stages("valid", True),
     "compact_cnn, 'same' padding (7x7x128 features), Keras's batch norm": lambda: _stages("same", True),
     "compact_cnn without batch norm": lambda: _stages("valid", False),
     "compact_cnn, wider (32-96-192), Keras's batch norm": lambda: _stages("valid", True, (32, 96, 192)),

@@ -18,7 +18,23 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 """The repository root: data/, models/ and outputs/ are found from here."""
 
 MODEL_NAMES = ("seed_cnn", "compact_cnn", "mlp")
-"""Names the model registry (`helpers.models`) can build."""
+"""The built-in models of the registry (`helpers.models`)."""
+_REGISTERED: list[str] = []
+"""Names of the networks a learner added with `helpers.models.register_model` in this session."""
+
+
+def model_names() -> tuple[str, ...]:
+    """Every name a config may use: the built-in models, then any registered in this session."""
+    return MODEL_NAMES + tuple(_REGISTERED)
+
+
+def add_model_name(name: str) -> None:
+    """Let configs name a newly registered model (`helpers.models.register_model` calls this)."""
+    if not name.isidentifier():
+        raise ValueError(f"a model name must be a Python identifier, got {name!r}")
+    if name not in model_names():
+        _REGISTERED.append(name)
+
 
 SCHEDULES = ("plateau", "onecycle")
 """Learning-rate schedules: halve on a validation plateau, or warm up then cosine-decay."""
@@ -81,7 +97,7 @@ class TrainConfig:
     def __post_init__(self) -> None:
         """Check every value's range before any work starts."""
         checks = [
-            ("model", self.model in MODEL_NAMES, f"one of {', '.join(MODEL_NAMES)}"),
+            ("model", self.model in model_names(), f"one of {', '.join(model_names())}"),
             ("epochs", _is_int(self.epochs) and self.epochs >= 1, "an integer >= 1"),
             (
                 "batch_size",

@@ -97,7 +97,7 @@ def load_mnist(path: str | os.PathLike[str] | None = None, *, verify: bool = Tru
                 f"({KNOWN_SHA256[:12]}...); checking its contents instead",
                 stacklevel=2,
             )
-        arrays = _read_npz(found)
+        arrays = read_npz(found)
     else:
         arrays, sha, source = _download_with_keras(), None, "keras.datasets.mnist"
     if verify:
@@ -105,7 +105,8 @@ def load_mnist(path: str | os.PathLike[str] | None = None, *, verify: bool = Tru
     return Mnist(**arrays, source=source, sha256=sha)
 
 
-def _read_npz(path: Path) -> dict[str, np.ndarray]:
+def read_npz(path: Path) -> dict[str, np.ndarray]:
+    """The four MNIST arrays of a Keras-layout .npz file; a DataError says what is wrong with it."""
     try:
         with np.load(path, allow_pickle=False) as npz:
             missing = sorted(set(EXPECTED_SHAPES) - set(npz.files))

@@ -111,6 +111,16 @@ def evaluate_probabilities(y_true: np.ndarray, probabilities: np.ndarray) -> Eva
     return Evaluation(y_true=y_true, probabilities=probabilities)
 
 
+def accuracy_interval(accuracy: float, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95% (Wilson score) interval of an accuracy measured on `n` images: where the accuracy
+    on all such images plausibly lies, given this sample."""
+    if n <= 0:
+        raise ValueError(f"n must be at least 1, got {n}")
+    centre = (accuracy + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(accuracy * (1 - accuracy) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 TRUSTED_ACCURACY = 0.999
 """Answers at or above the confidence threshold should be right this often (on validation)."""
 

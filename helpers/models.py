@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -9,7 +10,7 @@ import keras
 import tensorflow as tf
 from keras import layers, ops
 
-from helpers.config import MODEL_NAMES, TrainConfig
+from helpers.config import MODEL_NAMES, TrainConfig, add_model_name
 
 INPUT_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
@@ -122,12 +123,52 @@ def build_mlp(dropout: float = 0.5, hidden: int = 512) -> keras.Model:
     )
 
 
-REGISTRY: dict[str, Callable[..., keras.Model]] = {
+Builder = Callable[..., keras.Model]
+"""A function that returns a new, uncompiled network; it may take a `dropout` rate."""
+
+REGISTRY: dict[str, Builder] = {
     "seed_cnn": build_seed_cnn,
     "compact_cnn": build_compact_cnn,
     "mlp": build_mlp,
 }
 assert tuple(REGISTRY) == MODEL_NAMES, "config.MODEL_NAMES must list the registry"
+
+
+def register_model(name: str) -> Callable[[Builder], Builder]:
+    """Decorator: add a network of your own to the registry under `name`, so that a `TrainConfig`
+    (and the training panel) can name it and `train_model` trains it like the built-in ones.
+
+    The builder is called once here to check it maps (28, 28, 1) images to 10 probabilities
+    through a softmax Dense layer (what training, calibration and prediction expect).
+    """
+    if name in MODEL_NAMES:
+        raise ValueError(f"{name!r} is a built-in model; register yours under another name")
+
+    def register(builder: Builder) -> Builder:
+        check_network(name, instantiate(builder, dropout=0.0))
+        add_model_name(name)
+        REGISTRY[name] = builder
+        return builder
+
+    return register
+
+
+def instantiate(builder: Builder, dropout: float) -> keras.Model:
+    """Call a builder, passing `dropout` only if it takes one."""
+    takes_dropout = "dropout" in inspect.signature(builder).parameters
+    return builder(dropout=dropout) if takes_dropout else builder()
+
+
+def check_network(name: str, model: Any) -> None:
+    """Raise a ValueError naming what is wrong if `model` cannot stand in for the course's networks."""
+    if not isinstance(model, keras.Model):
+        raise ValueError(f"{name}: the builder must return a keras.Model, got {type(model).__name__}")
+    if tuple(model.input_shape) != (None, *INPUT_SHAPE):
+        raise ValueError(f"{name}: the input must be (28, 28, 1) images, got shape {model.input_shape}")
+    last = model.layers[-1] if model.layers else None
+    activation = getattr(getattr(last, "activation", None), "__name__", None)
+    if not isinstance(last, layers.Dense) or last.units != NUM_CLASSES or activation != "softmax":
+        raise ValueError(f"{name}: the last layer must be Dense({NUM_CLASSES}, activation='softmax')")
 
 
 def learning_rate(
@@ -195,20 +236,27 @@ class SmoothedSparseCrossentropy(keras.losses.Loss):
         return {**super().get_config(), "smoothing": self.smoothing}
 
 
-def build_model(config: TrainConfig, steps_per_epoch: int = 1) -> keras.Model:
-    """Build and compile the model that `config.model` names."""
-    model = REGISTRY[config.model](dropout=config.dropout)
-    smoothing = config.label_smoothing
+def compile_model(model: keras.Model, config: TrainConfig, steps_per_epoch: int = 1) -> keras.Model:
+    """Give `model` what training needs: the optimizer and its learning rate, the loss, the metric."""
     model.compile(
         optimizer=WarmEMAAdam(
             learning_rate=learning_rate(config, steps_per_epoch),
-            use_ema=config.ema > 0,
-            ema_momentum=config.ema,
+            use_ema=config.ema > 0,  # keep a moving average of the weights ...
+            ema_momentum=config.ema,  # ... over about 1 / (1 - ema) steps
         ),
-        loss=SmoothedSparseCrossentropy(smoothing) if smoothing else "sparse_categorical_crossentropy",
+        loss=(
+            SmoothedSparseCrossentropy(config.label_smoothing)
+            if config.label_smoothing
+            else "sparse_categorical_crossentropy"
+        ),
         metrics=["accuracy"],
     )
     return model
+
+
+def build_model(config: TrainConfig, steps_per_epoch: int = 1) -> keras.Model:
+    """Build the network that `config.model` names (from the registry) and compile it."""
+    return compile_model(instantiate(REGISTRY[config.model], config.dropout), config, steps_per_epoch)
 
 
 def fold_temperature(model: keras.Model, temperature: float) -> None:

@@ -141,6 +141,24 @@ def plot_training_history(history: Mapping[str, Sequence[float]], best_epoch: in
     return fig
 
 
+def plot_learning_rate(steps: np.ndarray, rates: np.ndarray, steps_per_epoch: int) -> Figure:
+    """The learning rate a schedule gives at each training step, against epochs."""
+    fig, ax = plt.subplots(figsize=(7, 2.8))
+    ax.plot(np.asarray(steps) / steps_per_epoch, rates, color=PALETTE["train"])
+    peak = int(np.argmax(rates))
+    ax.annotate(
+        f"peak {rates[peak]:.1e} after {steps[peak]:,} steps",
+        (steps[peak] / steps_per_epoch, rates[peak]),
+        xytext=(12, -4),
+        textcoords="offset points",
+        fontsize=9,
+    )
+    ax.set(xlabel="epoch", ylabel="learning rate", title="Learning rate over the run")
+    ax.set_ylim(0, rates[peak] * 1.15)
+    fig.tight_layout()
+    return fig
+
+
 def plot_confusion_matrix(cm: np.ndarray, normalize: bool = False) -> Figure:
     """Confusion matrix heat map; the diagonal is dimmed so the mistakes stand out."""
     fig, ax = plt.subplots(figsize=(7.5, 6.2))

@@ -2,8 +2,10 @@
 
 The headline numbers are read from the run record (models/best_model.json)
 and the test metrics (outputs/metrics.json), never typed by hand. A table of
-contents links to every notebook and section; each code cell is folded into a
-closed "show code" block; every figure is embedded, so the file opens offline.
+contents links to every notebook and section. The code a chapter teaches (its
+listings, and cells tagged `show-input`) is shown open; every other code cell is
+folded into a closed "show code" block. Every figure is embedded, so the file
+opens offline.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import nbformat
 from helpers.artifacts import load_json, write_atomic
 from helpers.config import run_paths
 from helpers.data import relative_to_project
+from helpers.listings import LISTING_KEY
 
 NOTEBOOKS = ("01_explore", "02_train", "03_evaluate", "04_infer", "05_trust")
 TEMPLATES = Path(__file__).parent / "templates"
@@ -75,6 +78,11 @@ def keep_output(output: dict[str, Any]) -> bool:
     return output.get("name") != "stderr" and WIDGET_VIEW not in output.get("data", {})
 
 
+def shows_listing(cell: nbformat.NotebookNode) -> bool:
+    """True for a code cell whose output is a listing of the course's code (`helpers.listings`)."""
+    return any(LISTING_KEY in output.get("metadata", {}) for output in cell.get("outputs", []))
+
+
 HEADING = re.compile(r"^(#{1,2})\s+(.+?)\s*#*\s*$")
 
 
@@ -123,6 +131,8 @@ def merge_notebooks(
                 continue
             if cell.cell_type == "code":
                 cell.outputs = [o for o in cell.outputs if keep_output(o)]
+                if shows_listing(cell):  # the listing is the point; the call that made it is not
+                    cell.metadata["transient"] = {"remove_source": True}
             merged.cells.append(cell)
     merged.cells += extra
     contents = [
@@ -145,8 +155,8 @@ def benchmark_cell(outputs: Path) -> nbformat.NotebookNode:
         image = f'\n\n<img alt="time to accuracy" src="data:image/png;base64,{encoded}">\n'
     return nbformat.v4.new_markdown_cell(
         "# Benchmark: this course against the original recipe\n\n"
-        "Measured by `make bench` on the same machine and data pipeline; see the README for what "
-        "each change bought.\n\n" + (outputs / "benchmarks.md").read_text(encoding="utf-8") + image
+        "Measured by `make bench` on the same machine and data pipeline; `docs/experiments.md` says "
+        "what each change bought.\n\n" + (outputs / "benchmarks.md").read_text(encoding="utf-8") + image
     )
 
 
@@ -163,8 +173,9 @@ def build_report(run_dir: str | os.PathLike[str] = "", output: str | os.PathLike
     title = (
         "# Handwritten digit recognition: the report\n\n"
         "What this course trained, how well it did on the 10,000 MNIST test digits, and how it got "
-        'there. The notebooks follow, executed; above each figure and table, "show code" unfolds the '
-        "code that made it.\n\n" + headline_html(headline_rows(record, metrics))
+        "there. The notebooks follow, executed. The code each chapter teaches is shown open, as it is "
+        'in `helpers/`; above each figure and table, "show code" unfolds the cell that made it.\n\n'
+        + headline_html(headline_rows(record, metrics))
     )
     extra = [benchmark_cell(paths.outputs)] if (paths.outputs / "benchmarks.md").is_file() else []
     notebook = merge_notebooks(executed, title, extra)

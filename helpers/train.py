@@ -28,6 +28,7 @@ from helpers.evaluate import choose_threshold, fit_temperature
 from helpers.models import build_model, combine_models, count_parameters, fold_temperature
 from helpers.pausepoints import pause_here, requested
 from helpers.predict import predict_probabilities, set_threshold
+from helpers.progress import say
 
 
 @dataclass
@@ -40,7 +41,8 @@ class TrainResult:
 
 
 class EpochLog(keras.callbacks.Callback):
-    """Print one short line per epoch instead of Keras's per-batch progress bar."""
+    """Print one short line per epoch instead of Keras's per-batch progress bar (also to the
+    terminal that runs `make all`, through `helpers.progress.say`)."""
 
     def __init__(self, epochs: int, stream: Any = None) -> None:
         super().__init__()
@@ -54,16 +56,16 @@ class EpochLog(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = logs or {}
         lr = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-        print(
+        line = (
             f"epoch {epoch + 1:>2}/{self.epochs}"
             f"  loss {logs.get('loss', float('nan')):.4f}"
             f"  acc {logs.get('accuracy', float('nan')):.4f}"
             f"  val_loss {logs.get('val_loss', float('nan')):.4f}"
             f"  val_acc {logs.get('val_accuracy', float('nan')):.4f}"
-            f"  lr {lr:.1e}  {time.perf_counter() - self._start:5.1f} s",
-            file=self.stream,
-            flush=True,
+            f"  lr {lr:.1e}  {time.perf_counter() - self._start:5.1f} s"
         )
+        print(line, file=self.stream, flush=True)
+        say(line)  # and to the terminal running `make all`
 
 
 AUGMENT_RANGES = {"degrees": 10.0, "scale": 0.1, "shift_pixels": 2.8}
@@ -79,7 +81,22 @@ def augment_batch(images: tf.Tensor, seed: tf.Tensor, elastic: float = 0.0) -> t
     Stateless: the transforms depend only on `seed` (shape (2,)), so batches can be
     augmented in parallel and a run is repeatable.
     """
-    n = tf.shape(images)[0]
+    transforms = random_affine(tf.shape(images)[0], images.shape[1], seed)
+    if elastic > 0:
+        return warp_images(images, transforms, elastic_field(images, seed + 4, elastic, ELASTIC_SIGMA))
+    return tf.raw_ops.ImageProjectiveTransformV3(
+        images=images,
+        transforms=transforms,
+        output_shape=tf.shape(images)[1:3],
+        fill_value=0.0,  # what moves in from outside is background
+        interpolation="BILINEAR",
+        fill_mode="CONSTANT",
+    )
+
+
+def random_affine(n: tf.Tensor, side: int, seed: tf.Tensor) -> tf.Tensor:
+    """`n` random transforms within `AUGMENT_RANGES`, as (n, 8) rows for `ImageProjectiveTransformV3`:
+    each maps an output pixel back to the input pixel it is read from."""
 
     def uniform(offset: int, half_width: float) -> tf.Tensor:
         return tf.random.stateless_uniform([n], seed=seed + offset, minval=-half_width, maxval=half_width)
@@ -88,25 +105,14 @@ def augment_batch(images: tf.Tensor, seed: tf.Tensor, elastic: float = 0.0) -> t
     scale = 1.0 + uniform(1, AUGMENT_RANGES["scale"])
     shift_x = uniform(2, AUGMENT_RANGES["shift_pixels"])
     shift_y = uniform(3, AUGMENT_RANGES["shift_pixels"])
-    # The op maps each output pixel back to an input pixel: the inverse of
-    # "rotate and scale about the centre, then shift".
-    centre = (images.shape[1] - 1) / 2
+    # The inverse of "rotate and scale about the centre, then shift".
+    centre = (side - 1) / 2
     cos, sin = tf.cos(angle) / scale, tf.sin(angle) / scale
     x0, y0 = centre + shift_x, centre + shift_y
     zeros = tf.zeros_like(angle)
-    transforms = tf.stack(
+    return tf.stack(
         [cos, sin, centre - cos * x0 - sin * y0, -sin, cos, centre + sin * x0 - cos * y0, zeros, zeros],
         axis=1,
-    )
-    if elastic > 0:
-        return warp_images(images, transforms, elastic_field(images, seed + 4, elastic, ELASTIC_SIGMA))
-    return tf.raw_ops.ImageProjectiveTransformV3(
-        images=images,
-        transforms=transforms,
-        output_shape=tf.shape(images)[1:3],
-        fill_value=0.0,
-        interpolation="BILINEAR",
-        fill_mode="CONSTANT",
     )
 
 
@@ -259,45 +265,41 @@ class PauseAt(keras.callbacks.Callback):
         pause_here("epoch end")
 
 
-def fit_member(
+def fit_model(
     config: TrainConfig,
     split: Split,
     checkpoint: Path,
     *,
     extra_callbacks: list[keras.callbacks.Callback] | None = None,
     verbose: bool = True,
-) -> tuple[keras.Model, dict[str, list[float]], float]:
-    """Train one model with `config.seed`; return its best epoch (reloaded), history and seconds."""
+) -> tuple[keras.Model, dict[str, list[float]]]:
+    """Train one network with `config.seed`; return its best epoch (reloaded) and its history."""
     keras.utils.set_random_seed(config.seed)
-    model = build_model(config, steps_per_epoch=math.ceil(len(split.y_train) / config.batch_size))
+    steps_per_epoch = math.ceil(len(split.y_train) / config.batch_size)
+    model = build_model(config, steps_per_epoch)
     train_ds = make_dataset(
-        split.x_train,
-        split.y_train,
-        config.batch_size,
-        shuffle=True,
-        augment=config.augment,
-        elastic=config.elastic,
-        seed=config.seed,
-    )
-    val_ds = make_dataset(split.x_val, split.y_val, 1024)
-    picked = np.random.default_rng(config.seed).permutation(len(split.y_train))[:BATCHNORM_IMAGES]
-    callbacks = make_callbacks(config, checkpoint, verbose, split.x_train[np.sort(picked)])
-    callbacks += list(extra_callbacks or [])
-    start = time.perf_counter()
+        split.x_train, split.y_train, config.batch_size,
+        shuffle=True, augment=config.augment, elastic=config.elastic, seed=config.seed,
+    )  # fmt: skip
+    val_ds = make_dataset(split.x_val, split.y_val, batch_size=1024)
+    callbacks = make_callbacks(config, checkpoint, verbose, batchnorm_sample(split, config.seed))
     history = model.fit(
         train_ds,
         validation_data=val_ds,
         epochs=config.epochs,
-        callbacks=callbacks,
-        verbose=0,
-        shuffle=False,
+        callbacks=callbacks + list(extra_callbacks or []),
+        shuffle=False,  # the dataset shuffles itself
+        verbose=0,  # EpochLog prints one line per epoch instead
     )
-    seconds = time.perf_counter() - start
-    # The checkpoint carries Adam's two moment estimates per weight; the model
-    # we ship needs neither, so it is saved again without them (3x smaller).
+    # The checkpoint also holds Adam's state; reloaded without it, the model is 3x smaller.
     best = keras.models.load_model(checkpoint, compile=False)
-    hist = {k: [float(v) for v in values] for k, values in history.history.items()}
-    return best, hist, seconds
+    return best, {name: [float(v) for v in values] for name, values in history.history.items()}
+
+
+def batchnorm_sample(split: Split, seed: int) -> np.ndarray:
+    """`BATCHNORM_IMAGES` training images (unaugmented), in their split order, picked by `seed`."""
+    picked = np.random.default_rng(seed).permutation(len(split.y_train))[:BATCHNORM_IMAGES]
+    return split.x_train[np.sort(picked)]
 
 
 def train_model(
@@ -330,16 +332,18 @@ def train_model(
             member_config = dataclasses.replace(config, seed=config.seed + i)
             if verbose and config.ensemble > 1:
                 print(f"member {i + 1} of {config.ensemble} (seed {member_config.seed})", flush=True)
-            model, hist, member_seconds = fit_member(
+                say(f"member {i + 1} of {config.ensemble} (seed {member_config.seed})")
+            began = time.perf_counter()
+            model, hist = fit_model(
                 member_config,
                 split,
                 workdir / f"member-{i + 1}.keras",
                 extra_callbacks=extra_callbacks,
                 verbose=verbose,
             )
+            seconds += time.perf_counter() - began
             members.append(model)
             histories.append(hist)
-            seconds += member_seconds
         temperature = calibrate(members, split)
         best = members[0] if len(members) == 1 else combine_models(members)
         val_probabilities = predict_probabilities(best, split.x_val)
@@ -348,6 +352,8 @@ def train_model(
             val_probabilities.max(axis=1), val_probabilities.argmax(axis=1) == split.y_val
         )
         set_threshold(best, threshold["value"])
+        if verbose:
+            say(describe_threshold(threshold))
         write_atomic(paths.model_file, best.save)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -375,6 +381,15 @@ def train_model(
         ]
     save_json(record, paths.record_file)
     return TrainResult(model=best, history=histories[0], record=record)
+
+
+def describe_threshold(threshold: dict[str, float]) -> str:
+    """One line on the confidence threshold `choose_threshold` picked on validation."""
+    return (
+        f"confidence threshold {threshold['value']:.3f}: answers below it are flagged as unsure "
+        f"({threshold['flagged_share']:.1%} of validation; {threshold['kept_accuracy']:.2%} right above it, "
+        f"target {threshold['target_accuracy']:.1%})"
+    )
 
 
 def calibrate(members: list[keras.Model], split: Split) -> float:

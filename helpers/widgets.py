@@ -27,7 +27,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from PIL import Image
 
-from helpers.config import MODEL_NAMES, PROJECT_ROOT, TrainConfig, run_paths
+from helpers.config import PROJECT_ROOT, TrainConfig, model_names, run_paths
 from helpers.data import load_mnist, relative_to_project, split_train_val
 from helpers.evaluate import Evaluation
 from helpers.plots import plot_predictions, plot_preprocess_steps, plot_training_history
@@ -107,7 +107,7 @@ class TrainingPanel:
         style = {"description_width": "110px"}
         layout = w.Layout(width="420px")
         common = {"continuous_update": False, "style": style, "layout": layout}
-        self.model_name = w.Dropdown(options=MODEL_NAMES, value=d.model, description="model", **common)
+        self.model_name = w.Dropdown(options=model_names(), value=d.model, description="model", **common)
         self.learning_rate = w.FloatLogSlider(
             value=d.learning_rate, base=10, min=-4, max=-1, step=0.1, readout_format=".1e",
             description="learning rate", **common,

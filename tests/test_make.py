@@ -4,6 +4,7 @@ RUN_DIR, so it never touches models/ or outputs/ (about 3 minutes in all)."""
 
 import json
 import os
+import re
 import signal
 import subprocess
 from pathlib import Path
@@ -90,7 +91,8 @@ def executed(run_dir: Path, name: str) -> Path:
 
 def started(output: str) -> list[str]:
     """Names of the notebooks make started, from the `==> NAME [PROFILE]` lines it printed."""
-    return [line.split()[1] for line in output.splitlines() if line.startswith("==> ")]
+    names = [line.split()[1] for line in output.splitlines() if line.startswith("==> ")]
+    return [name for name in names if name in NOTEBOOKS]  # not "==> report"
 
 
 def test_interrupted_make_all_finishes_when_run_again(tmp_path, pause_point):
@@ -118,11 +120,28 @@ def test_interrupted_make_all_finishes_when_run_again(tmp_path, pause_point):
     ]  # 01 was done: not redone
     assert not executed(run_dir, "04_infer").exists() and not report.exists()
     trained = executed(run_dir, "02_train").stat().st_mtime_ns
+    # What the terminal showed: a line per epoch and the threshold while 02 trained, a start and
+    # an end line per notebook, and none of TensorFlow's or Jupyter's start-up chatter.
+    terminal = (tmp_path / "make.log").read_text()
+    assert re.search(
+        r"^    epoch  1/1  loss \d\.\d{4}  acc .* val_acc 0\.9\d{3} .* \d+\.\d s$", terminal, re.M
+    )
+    assert re.search(r"^    confidence threshold 0\.\d{3}: answers below it are flagged", terminal, re.M)
+    for name in ("02_train", "03_evaluate"):
+        assert re.search(rf"^    {name} done in \d+ s$", terminal, re.M), name
+    for chatter in ("oneDNN", "absl::InitializeLog", "cpu_feature_guard", "without encryption", "Executing:"):
+        assert chatter not in terminal, f"{chatter!r} reached the terminal"
 
     # 3. Run again: only what was unfinished runs, and the run is complete and sound.
     finished = run_make(run_dir, "all")
     assert finished.returncode == 0, finished.stderr[-3000:]
     assert started(finished.stdout) == ["04_infer", "05_trust"]
+    closing = finished.stdout.strip().splitlines()[-1]
+    assert re.fullmatch(
+        rf"done: test accuracy \d\d\.\d\d% \(\d+ errors in 10,000\); report {run_dir}/outputs/report\.html; "
+        r"[\d.]+ (s|min) in all",
+        closing,
+    ), closing
     assert executed(run_dir, "01_explore").stat().st_mtime_ns == explored
     assert executed(run_dir, "02_train").stat().st_mtime_ns == trained
     assert all(executed(run_dir, name).exists() for name in NOTEBOOKS)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from helpers import config, models
-from helpers.config import TrainConfig
+from helpers.config import TrainConfig, run_paths
 
 
 @pytest.fixture(scope="module")
@@ -237,3 +237,63 @@ def test_fold_temperature_scales_the_logits_in_the_weights():
     no_softmax = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
     with pytest.raises(ValueError, match="softmax Dense"):
         models.fold_temperature(no_softmax, 2.0)
+
+
+@pytest.fixture
+def registered():
+    """Names registered by a test are forgotten after it."""
+    names = []
+    yield names
+    for name in names:
+        models.REGISTRY.pop(name, None)
+        if name in config._REGISTERED:
+            config._REGISTERED.remove(name)
+
+
+def _tiny_builder(dropout=0.1):
+    return keras.Sequential(
+        [keras.Input(shape=(28, 28, 1)), keras.layers.Flatten(), keras.layers.Dropout(dropout),
+         keras.layers.Dense(10, activation="softmax")],
+        name="tiny_linear",
+    )  # fmt: skip
+
+
+def test_a_registered_network_trains_through_the_same_path(registered, tiny_split, tmp_path):
+    from helpers.train import train_model
+    from helpers.widgets import TrainingPanel
+
+    with pytest.raises(ValueError, match="model must be one of"):
+        TrainConfig(model="tiny_linear")
+    registered.append("tiny_linear")
+    assert models.register_model("tiny_linear")(_tiny_builder) is _tiny_builder
+    assert "tiny_linear" in config.model_names() and models.REGISTRY["tiny_linear"] is _tiny_builder
+    cfg = TrainConfig(model="tiny_linear", epochs=1, batch_size=64, dropout=0.3, augment=False, ema=0.0)
+    built = models.build_model(cfg)
+    assert built.optimizer is not None and [layer.rate for layer in _layers(built, keras.layers.Dropout)] == [
+        0.3
+    ]
+    result = train_model(cfg, tiny_split, run_paths(tmp_path), verbose=False)
+    assert result.record["config"]["model"] == "tiny_linear"
+    assert result.record["model"]["parameters"] == 784 * 10 + 10
+    assert result.record["validation"]["accuracy"] > 0.5  # a linear model learns MNIST in one epoch
+    panel = TrainingPanel(tiny_split.x_train, tiny_split.y_train, runs_dir=tmp_path / "runs")
+    assert "tiny_linear" in panel.model_name.options
+
+
+def _stack(shape, *head):
+    return keras.Sequential([keras.Input(shape), keras.layers.Flatten(), *head])
+
+
+def test_register_model_refuses_a_network_that_cannot_stand_in(registered):
+    registered.append("bad")
+    with pytest.raises(ValueError, match="built-in model"):
+        models.register_model("compact_cnn")(_tiny_builder)
+    with pytest.raises(ValueError, match=r"bad: the last layer must be Dense\(10, activation='softmax'\)"):
+        models.register_model("bad")(lambda: _stack((28, 28, 1), keras.layers.Dense(10)))
+    with pytest.raises(ValueError, match=r"bad: the input must be \(28, 28, 1\) images"):
+        models.register_model("bad")(
+            lambda: _stack((32, 32, 1), keras.layers.Dense(10, activation="softmax"))
+        )
+    with pytest.raises(ValueError, match=r"must return a keras\.Model, got str"):
+        models.register_model("bad")(lambda: "not a model")
+    assert "bad" not in config.model_names() and "bad" not in models.REGISTRY

@@ -12,7 +12,8 @@ from helpers.predict import load_model, main
 from helpers.samples import draw_strokes, render_bitmap
 
 MIN_SEMEION = 0.91
-"""Below the 93% goal: the README says what was tried (Semeion's writers' 1s, 9s and 4s)."""
+"""A floor under what the shipped model reads (93.2%); docs/preprocessing.md says what was tried on
+Semeion's writers' 1s, 9s and 4s."""
 MIN_REAL_DEV = 0.992
 TIGHT_CROP_INDICES = range(40)
 """MNIST test digits rendered as small binary scans filling their box."""

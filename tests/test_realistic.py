@@ -16,7 +16,7 @@ PER_KIND = 60
 MIN_ACCURACY = 0.97
 MIN_KIND_ACCURACY = 0.95
 KIND_FLOORS = {"thick marker": 0.90}
-"""Kinds below the 95% goal, held at what they reach (see the README: a marker 2-3 times MNIST's
+"""Kinds below the 95% goal, held at what they reach (see docs/preprocessing.md: a marker 2-3 times MNIST's
 stroke fills the loops of a 3, 6 or 8)."""
 MIN_GAIN_OVER_NAIVE = 0.30
 

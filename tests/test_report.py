@@ -187,3 +187,26 @@ def test_report_appends_the_benchmark_when_there_is_one(run_dir, html):
     assert "Benchmark: this course against the original recipe" in page
     assert "default-seed42" in page and "99.51%" in page
     assert page.count('alt="time to accuracy" src="data:image/png;base64,') == 1
+
+
+def test_report_shows_listings_open_and_drops_the_call_that_made_them(run_dir):
+    from helpers.listings import show_code
+    from helpers.models import build_compact_cnn
+
+    folder = run_dir / "outputs" / "notebooks"
+    notebook = nbformat.read(folder / "02_train.ipynb", as_version=4)
+    data, metadata = show_code(build_compact_cnn)._repr_mimebundle_()
+    listing = nbformat.v4.new_code_cell("show_code(build_compact_cnn)  # the call")
+    result = nbformat.v4.new_output("execute_result", data=data, metadata=metadata, execution_count=1)
+    listing.outputs = [result]
+    mine = nbformat.v4.new_code_cell("my_network_cell_marker = 1", metadata={"tags": ["show-input"]})
+    notebook.cells += [listing, mine]
+    nbformat.write(notebook, folder / "02_train.ipynb")
+    page = report.build_report(run_dir).read_text()
+    at = page.index('<div class="listing"')
+    assert page.rfind("<details", 0, at) < page.rfind("</details>", 0, at)  # not inside a fold
+    assert "build_compact_cnn" in page[at:] and "MaxPooling2D" in page[at:]
+    assert "# the call" not in page  # the input of a listing cell is dropped
+    at = page.index("my_network_cell_marker")
+    assert page.rfind("<details", 0, at) < page.rfind("</details>", 0, at)  # shown open
+    assert page.count('<details class="code-fold">') == 2 * len(report.NOTEBOOKS)  # the others stay folded

@@ -253,21 +253,58 @@ def check_app(page, base: str, app: subprocess.Popen) -> None:
     page.screenshot(path=str(SHOTS / "app_training_panel.png"), full_page=True)
 
 
-def check_report(page) -> None:
-    """outputs/report.html opens from disk, offline, with its headline table and figures."""
-    report = PROJECT / "outputs" / "report.html"
+TAUGHT_IN_02 = ("layers.Conv2D(", "model.compile(", "model.fit(", "build_compact_cnn", "augment_batch")
+"""What 02_train's part of the report must show without a click: the network, compile, fit."""
+
+
+def check_report(page, report: Path) -> None:
+    """The report opens from disk, offline, with its headline table and figures; 02's Keras code
+    (the network, `compile(`, `fit(`) is on the page as it opens, with nothing unfolded."""
     page.goto(report.as_uri())
     page.wait_for_selector("table", timeout=30_000)
     images = page.locator("img").count()
     if images < 8:
         raise CheckFailedError(f"report.html shows only {images} images")
-    page.screenshot(path=str(SHOTS / "report.png"), full_page=False)
+    # The text a reader sees in 02's part: from its title to 03's, visible elements only.
+    seen = page.evaluate(
+        """() => {
+            const titles = [...document.querySelectorAll('h1')];
+            const start = titles.find(h => h.textContent.startsWith('02 '));
+            const end = titles.find(h => h.textContent.startsWith('03 '));
+            if (!start || !end) return null;
+            const range = document.createRange();
+            range.setStartBefore(start); range.setEndBefore(end);
+            return [...document.querySelectorAll('div.listing')]
+                .filter(el => range.intersectsNode(el) && el.checkVisibility() && !el.closest('details'))
+                .map(el => el.innerText).join('\\n');
+        }"""
+    )
+    if seen is None:
+        raise CheckFailedError("report.html: no '02 ·' and '03 ·' chapter titles")
+    missing = [text for text in TAUGHT_IN_02 if text not in seen]
+    if missing:
+        raise CheckFailedError(f"report.html: 02_train's code is not on the page as it opens: {missing}")
+    name = (
+        "report" if report == PROJECT / "outputs" / "report.html" else f"report_{report.parent.parent.name}"
+    )
+    page.locator("div.listing").first.scroll_into_view_if_needed()
+    page.screenshot(path=str(SHOTS / f"{name}_listing.png"), full_page=False)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
+
+
+def reports_to_check() -> list[Path]:
+    """The project's report, and the quick run's where there is one (CI makes it just before)."""
+    quick = PROJECT / "build" / "quick" / "outputs" / "report.html"
+    return [PROJECT / "outputs" / "report.html", *([quick] if quick.is_file() else [])]
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run every browser check; print one line per check."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.parse_args(argv)
+    parser.add_argument("--report", type=Path, action="append", help="a report to check (default: all made)")
+    parser.add_argument("--only-report", action="store_true", help="check the report(s) alone")
+    args = parser.parse_args(argv)
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
@@ -278,27 +315,32 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     shutil.rmtree(WORK, ignore_errors=True)
     SHOTS.mkdir(parents=True, exist_ok=True)
-    for old in SHOTS.glob("*.png"):  # a screenshot on disk always comes from this run
+    for old in [] if args.only_report else SHOTS.glob("*.png"):  # a screenshot on disk comes from this run
         old.unlink()
-    for name in ("02_train", "04_infer"):
-        prepare(name)
-    port, token = free_port(), secrets.token_hex(16)
-    lab = start_lab(port, token)
-    base = f"http://127.0.0.1:{port}"
-    app = None
+    lab = app = None
     try:
-        app_port = free_port()
-        app = start_app(app_port)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"{base}/lab?token={token}")
-            for name, check in (
+        checks = []
+        if not args.only_report:
+            for name in ("02_train", "04_infer"):
+                prepare(name)
+            port, token = free_port(), secrets.token_hex(16)
+            lab = start_lab(port, token)
+            base = f"http://127.0.0.1:{port}"
+            app_port = free_port()
+            app = start_app(app_port)
+            checks += [
                 ("02_train panel", lambda: check_train_panel(page, base)),
                 ("04_infer drawing pad", lambda: check_drawing_pad(page, base)),
                 ("web app (make app)", lambda: check_app(page, f"http://127.0.0.1:{app_port}/", app)),
-                ("report.html", lambda: check_report(page)),
-            ):
+            ]
+        for report in [path.resolve() for path in args.report or reports_to_check()]:
+            checks.append((relative(report), lambda report=report: check_report(page, report)))
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            if lab is not None:
+                page.goto(f"{base}/lab?token={token}")
+            for name, check in checks:
                 began = time.monotonic()
                 check()
                 print(f"browser check: {name}: ok ({time.monotonic() - began:.0f} s)", flush=True)
@@ -315,6 +357,12 @@ def main(argv: list[str] | None = None) -> int:
             stop(server)
     print(f"browser check: screenshots in {SHOTS.relative_to(PROJECT)}/")
     return 0
+
+
+def relative(path: Path) -> str:
+    """A path from the project root, where it is under it."""
+    path = path.resolve()
+    return path.relative_to(PROJECT).as_posix() if path.is_relative_to(PROJECT) else str(path)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,59 @@
+"""How `make all` talks to the terminal: progress lines from the kernel (helpers.progress), start-up
+chatter held back and real warnings let through (helpers.course)."""
+
+import os
+import subprocess
+import sys
+import tempfile
+
+from helpers import course, progress
+from helpers.artifacts import save_json
+from helpers.config import run_paths
+
+TF_START_UP = (
+    "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+    "I0000 00:00:1796187868.071416    2352 port.cc:153] oneDNN custom operations are on. You may see "
+    "slightly different numerical results.\n"
+    "I0000 00:00:1796187869.762280    2352 cpu_feature_guard.cc:210] This TensorFlow binary is optimized.\n"
+    "To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow with flags.\n"
+    "[IPKernelApp] WARNING | Kernel is running over TCP without encryption. All communication is plain.\n"
+)
+REAL = (
+    "W0000 00:00:1796187870.1 2352 op_level_cost_estimator.cc:699] a real TensorFlow warning\n"
+    "UserWarning: something the learner should see\n"
+    "Traceback (most recent call last):\n"
+)
+
+
+def test_say_reaches_the_listener_in_order_and_is_silent_without_one(monkeypatch):
+    monkeypatch.delenv(progress.ENV, raising=False)
+    progress.say("nobody listens")  # no error, no output
+    heard = []
+    with tempfile.TemporaryDirectory() as folder:
+        address = os.path.join(folder, "progress")
+        with progress.listening(address, heard.append):
+            monkeypatch.setenv(progress.ENV, address)
+            for epoch in range(1, 4):
+                progress.say(f"epoch {epoch}/3")
+        assert not os.path.exists(address)
+    assert heard == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]
+    progress.say("the listener has gone")  # still no error
+
+
+def test_quiet_stderr_drops_start_up_chatter_from_children_and_keeps_the_rest(capfd):
+    script = f"import sys; sys.stderr.write({TF_START_UP + REAL!r})"
+    with course.quiet_stderr():
+        subprocess.run([sys.executable, "-c", script], check=True)
+        print("this process's own warning", file=sys.stderr)
+    err = capfd.readouterr().err
+    assert err == REAL + "this process's own warning\n"
+
+
+def test_the_closing_line_gives_accuracy_errors_report_and_time(tmp_path):
+    paths = run_paths(tmp_path).ensure()
+    save_json({"accuracy": 0.995, "errors": 50, "n_images": 10_000}, paths.metrics_file)
+    line = course.summary_line(str(tmp_path), since=0.0)
+    assert line.startswith("done: test accuracy 99.50% (50 errors in 10,000); report ")
+    assert line.split("; report ")[1].split(";")[0].endswith("outputs/report.html")
+    assert line.endswith(" min in all")
+    assert course.format_seconds(42.4) == "42 s" and course.format_seconds(204) == "3.4 min"
