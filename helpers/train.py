@@ -247,14 +247,12 @@ def make_callbacks(
         ]
     if verbose:
         callbacks.append(EpochLog(config.epochs))
-    if requested() in PauseAt.POINTS:  # only when a test asked; a batch hook costs every step
-        callbacks.append(PauseAt())
     return callbacks
 
 
 class PauseAt(keras.callbacks.Callback):
     """Hold training where a test asked (helpers.pausepoints): after the first batch, or once
-    the first epoch's checkpoint is written (it comes after the checkpoint callback)."""
+    the first epoch's checkpoint is written (`train_model` adds it after `make_callbacks`'s)."""
 
     POINTS = ("training", "epoch end")
 
@@ -325,6 +323,9 @@ def train_model(
             f"got {config.batch_size}"
         )
     paths.ensure()
+    extra_callbacks = list(extra_callbacks or [])
+    if requested() in PauseAt.POINTS:  # only when a test asked; a batch hook costs every step
+        extra_callbacks.append(PauseAt())
     workdir = Path(tempfile.mkdtemp(prefix=".train-", dir=paths.models))
     members, histories, seconds = [], [], 0.0
     try:

@@ -84,6 +84,19 @@ def tiny_model(tiny_run):
     return load_model(tiny_run.paths.model_file)
 
 
+@pytest.fixture
+def registered():
+    """Append the names of the models a test registers (`register_model`); they are forgotten after it."""
+    from helpers import config, models
+
+    names: list[str] = []
+    yield names
+    for name in names:
+        models.REGISTRY.pop(name, None)
+        if name in config._REGISTERED:
+            config._REGISTERED.remove(name)
+
+
 @pytest.fixture(scope="session")
 def edge_drawings():
     """Strokes (pad pixels, 280x280) of digits drawn to the edges of the drawing pad, as learners draw."""

@@ -239,17 +239,6 @@ def test_fold_temperature_scales_the_logits_in_the_weights():
         models.fold_temperature(no_softmax, 2.0)
 
 
-@pytest.fixture
-def registered():
-    """Names registered by a test are forgotten after it."""
-    names = []
-    yield names
-    for name in names:
-        models.REGISTRY.pop(name, None)
-        if name in config._REGISTERED:
-            config._REGISTERED.remove(name)
-
-
 def _tiny_builder(dropout=0.1):
     return keras.Sequential(
         [keras.Input(shape=(28, 28, 1)), keras.layers.Flatten(), keras.layers.Dropout(dropout),
