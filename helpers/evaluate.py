@@ -86,6 +86,7 @@ class Evaluation:
         return {
             "n_images": len(self.y_true),
             "accuracy": self.accuracy,
+            "accuracy_interval": list(accuracy_interval(self.accuracy, len(self.y_true))),
             "errors": int((~self.correct).sum()),
             "macro": _round(report["macro avg"]),
             "weighted": _round(report["weighted avg"]),
@@ -111,6 +112,17 @@ def evaluate_probabilities(y_true: np.ndarray, probabilities: np.ndarray) -> Eva
     return Evaluation(y_true=y_true, probabilities=probabilities)
 
 
+def format_accuracy(accuracy: float, n: int, digits: int = 2) -> str:
+    """'99.50% (95% interval 99.34-99.62%)': an accuracy on `n` images with its Wilson interval."""
+    return f"{accuracy:.{digits}%} ({interval_text(accuracy, n, digits)})"
+
+
+def interval_text(accuracy: float, n: int, digits: int = 2) -> str:
+    """'95% interval 99.34-99.62%': the Wilson interval of an accuracy measured on `n` images."""
+    low, high = accuracy_interval(accuracy, n)
+    return f"95% interval {low * 100:.{digits}f}-{high:.{digits}%}"
+
+
 def accuracy_interval(accuracy: float, n: int, z: float = 1.96) -> tuple[float, float]:
     """The 95% (Wilson score) interval of an accuracy measured on `n` images: where the accuracy
     on all such images plausibly lies, given this sample."""
@@ -118,7 +130,7 @@ def accuracy_interval(accuracy: float, n: int, z: float = 1.96) -> tuple[float, 
         raise ValueError(f"n must be at least 1, got {n}")
     centre = (accuracy + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(accuracy * (1 - accuracy) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
+    return max(0.0, min(centre - half, accuracy)), min(1.0, max(centre + half, accuracy))
 
 
 TRUSTED_ACCURACY = 0.999
@@ -166,9 +178,14 @@ def compare_pipelines(model: Any, renderings: Sequence[Rendering]) -> dict[str, 
         ("naive", naive.argmax(axis=1)),
     ):
         correct = predicted == labels
+        of_kind = {k: correct[np.array(kinds) == k] for k in results["kinds"]}
         results[name] = {
             "accuracy": float(correct.mean()),
-            "by_kind": {k: float(correct[np.array(kinds) == k].mean()) for k in results["kinds"]},
+            "interval": list(accuracy_interval(float(correct.mean()), len(correct))),
+            "by_kind": {k: float(c.mean()) for k, c in of_kind.items()},
+            "by_kind_interval": {
+                k: list(accuracy_interval(float(c.mean()), len(c))) for k, c in of_kind.items()
+            },
             "predicted": predicted.tolist(),
         }
     results["ours"]["table"] = score_predictions(ours, labels, kinds)
@@ -189,9 +206,11 @@ def score_predictions(predictions: Sequence[Prediction], labels: Sequence[int], 
     flagged = np.array([p.flagged for p in predictions])
 
     def row(where: np.ndarray) -> dict[str, Any]:
+        accuracy = float(right[where].mean()) if where.any() else float("nan")
         return {
             "count": int(where.sum()),
-            "accuracy": float(right[where].mean()) if where.any() else float("nan"),
+            "accuracy": accuracy,
+            "interval": list(accuracy_interval(accuracy, int(where.sum()))) if where.any() else None,
             "no_digit": int((where & ~ok).sum()),
             "wrong_unflagged": int((where & ok & ~right & ~flagged).sum()),
             "flagged": int((where & flagged).sum()),

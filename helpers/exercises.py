@@ -678,10 +678,10 @@ def _fgsm_half(answer: Any, model: Any, n: int = 500) -> tuple[bool, str]:
     """Answer: the first epsilon of `FGSM_EPSILONS` at which accuracy on the first `n` test digits is at
     most half the clean accuracy (None if none does)."""
     from helpers.data import scale_images
-    from helpers.trust import FGSM_EPSILONS, fgsm_accuracy
+    from helpers.trust import FGSM_EPSILONS, attack_accuracy
 
     mnist = _mnist()
-    accuracy = fgsm_accuracy(model, scale_images(mnist.x_test[:n]), mnist.y_test[:n])
+    accuracy = attack_accuracy(model, scale_images(mnist.x_test[:n]), mnist.y_test[:n])
     halved = [e for e in FGSM_EPSILONS if e > 0 and accuracy[e] <= accuracy[0.0] / 2]
     expected = halved[0] if halved else None
     if answer is None or expected is None:

@@ -92,7 +92,9 @@ def plot_pixel_histogram(x: np.ndarray) -> Figure:
     values = np.asarray(x).ravel()
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
     axes[0].hist(values, bins=64, color="#4C72B0")
-    axes[0].set(yscale="log", xlabel="pixel value", ylabel="pixels (log scale)", title="All pixels")
+    images = len(x) if np.ndim(x) == 3 else 1
+    axes[0].set(yscale="log", xlabel="pixel value", ylabel="pixels (log scale)",
+                title=f"All pixels ({images:,} images)")  # fmt: skip
     ink = values[values > 0]
     axes[1].hist(ink, bins=64, color="#DD8452")
     axes[1].set(
@@ -105,21 +107,30 @@ def plot_pixel_histogram(x: np.ndarray) -> Figure:
 def plot_mean_digits(x: np.ndarray, y: np.ndarray) -> Figure:
     """The average image of each digit: the 'prototype' a linear model would see."""
     means = np.stack([x[y == d].mean(axis=0) for d in DIGITS])
+    counts = [int((y == d).sum()) for d in DIGITS]
     return plot_digit_grid(
-        means, [f"mean {d}" for d in DIGITS], ncols=10, cmap="magma", suptitle="Mean image of each digit"
-    )
+        means, [f"mean {d}\n({n:,})" for d, n in zip(DIGITS, counts, strict=True)], ncols=10, cmap="magma",
+        suptitle="Mean image of each digit (images averaged)",
+    )  # fmt: skip
 
 
-def plot_training_history(history: Mapping[str, Sequence[float]], best_epoch: int | None = None) -> Figure:
+def plot_training_history(
+    history: Mapping[str, Sequence[float]],
+    kept_epoch: int | None = None,
+    loss_floor: float = 0.0,
+    suptitle: str | None = None,
+) -> Figure:
     """Loss and error rate (1 - accuracy) per epoch, training against validation, on log axes.
 
     On a linear accuracy axis the last epochs, 99.2% to 99.5%, look flat; on a log
-    error axis the same gain, 0.8% to 0.5% error, is plain to see.
+    error axis the same gain, 0.8% to 0.5% error, is plain to see. With label smoothing
+    no model gets below `loss_floor`, so the loss panel shows the loss above it.
     """
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     epochs = np.arange(1, len(history["loss"]) + 1)
+    loss_title = f"Loss above its floor of {loss_floor:.3f} (log scale)" if loss_floor else "Loss (log scale)"
     panels = (
-        ("loss", "Loss (log scale)", lambda v: v),
+        ("loss", loss_title, lambda v: v - loss_floor),
         ("accuracy", "Error rate (log scale)", lambda v: 1 - v),
     )
     for ax, (metric, title, value) in zip(axes, panels, strict=True):
@@ -127,16 +138,19 @@ def plot_training_history(history: Mapping[str, Sequence[float]], best_epoch: in
             if f"{prefix}{metric}" in history:
                 values = np.clip(value(np.asarray(history[f"{prefix}{metric}"], float)), 1e-4, None)
                 ax.plot(epochs, values, "o-", label=label, color=PALETTE[label])
-        if best_epoch:
-            ax.axvline(best_epoch, color="grey", ls="--", lw=1, label=f"best epoch ({best_epoch})")
+        if kept_epoch:
+            ax.axvline(kept_epoch, color="grey", ls="--", lw=1, label=f"kept epoch ({kept_epoch})")
         ax.set_yscale("log")
-        ax.set(xlabel="epoch", ylabel="error rate" if metric == "accuracy" else "loss", title=title)
+        ylabel = "error rate" if metric == "accuracy" else ("loss - floor" if loss_floor else "loss")
+        ax.set(xlabel="epoch", ylabel=ylabel, title=title)
         ax.xaxis.get_major_locator().set_params(integer=True)
         ax.legend()
     for ax, label in zip(axes, ("{:g}", "{:.1%}"), strict=True):
         ax.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _, label=label: label.format(v)))
         ax.yaxis.set_minor_formatter(NullFormatter())
+    if suptitle:
+        fig.suptitle(suptitle, fontweight="bold")
     fig.tight_layout()
     return fig
 
@@ -189,41 +203,61 @@ def plot_confusion_matrix(cm: np.ndarray, normalize: bool = False) -> Figure:
 
 
 def plot_errors(
-    images: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, confidence: np.ndarray, ncols: int = 8
+    images: np.ndarray,
+    y_true: np.ndarray,
+    y_pred: np.ndarray,
+    confidence: np.ndarray,
+    ncols: int = 8,
+    of: int | None = None,
 ) -> Figure:
-    """Misclassified digits with true label, prediction and the model's confidence."""
+    """Misclassified digits with true label, prediction and the model's confidence; `of` is how many
+    mistakes there are in all, when only some are shown."""
     titles = [f"true {t} → {p}\n{c:.0%} sure" for t, p, c in zip(y_true, y_pred, confidence, strict=True)]
+    shown = f"{len(images)} of the {of} misclassified" if of else "Misclassified"
     return plot_digit_grid(
         images,
         titles,
         ncols=ncols,
-        suptitle="Misclassified test digits, most confident first",
+        suptitle=f"{shown} test digits, most confident first",
         title_colors=["#b2182b"] * len(titles),
     )
 
 
-def plot_confidence(confidence: np.ndarray, correct: np.ndarray) -> Figure:
-    """How sure the model was when it was right versus wrong."""
+def plot_confidence(confidence: np.ndarray, correct: np.ndarray, threshold: float | None = None) -> Figure:
+    """How sure the model was when it was right versus wrong, with the "unsure" threshold marked,
+    and the accuracy of the answers it keeps as it withholds more."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
     bins = np.linspace(0, 1, 41)
-    axes[0].hist(confidence[correct], bins=bins, color="#55A868", label=f"right ({correct.sum():,})")
-    axes[0].hist(confidence[~correct], bins=bins, color="#C44E52", label=f"wrong ({(~correct).sum():,})")
+    for mask, colour, name in ((correct, "#55A868", "right"), (~correct, "#C44E52", "wrong")):
+        axes[0].hist(confidence[mask], bins=bins, histtype="step", lw=1.8, color=colour,
+                     label=f"{name} ({mask.sum():,})")  # fmt: skip
+    if threshold is not None:
+        axes[0].axvline(threshold, color="#333", ls="--", lw=1, label=f"unsure below {threshold:.3f}")
     axes[0].set(
         yscale="log",
         xlabel="confidence (top probability)",
         ylabel="images (log scale)",
         title="Confidence of right and wrong answers",
     )
-    axes[0].legend()
+    axes[0].legend(loc="upper left")
     order = np.argsort(-confidence)
     kept = np.arange(1, len(order) + 1) / len(order)
     accuracy = np.cumsum(correct[order]) / np.arange(1, len(order) + 1)
-    axes[1].plot(kept, accuracy, color="#4C72B0")
+    axes[1].plot(kept, 1 - accuracy, color="#4C72B0")
+    if threshold is not None:
+        above = confidence >= threshold
+        axes[1].axvline(
+            above.mean(), color="#333", ls="--", lw=1,
+            label=f"the threshold keeps {above.mean():.1%}, {correct[above].mean():.2%} right",
+        )  # fmt: skip
+        axes[1].legend(loc="upper left")
     axes[1].set(
         xlabel="fraction of images answered (most confident first)",
-        ylabel="accuracy",
-        title="Accuracy if unsure answers are withheld",
+        ylabel="error rate of those answered",
+        title=f"Error if unsure answers are withheld ({len(confidence):,} images)",
+        ylim=(0, None),
     )
+    axes[1].yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.2%}"))
     fig.tight_layout()
     return fig
 
@@ -234,6 +268,7 @@ def plot_predictions(
     titles: Sequence[str] | None = None,
     k: int = 3,
     ncols: int | None = None,
+    suptitle: str | None = None,
 ) -> Figure:
     """A grid of images (one row up to 6, else rows of 5), each above a bar chart of its
     top-k class probabilities."""
@@ -265,6 +300,8 @@ def plot_predictions(
             bar_ax.text(1.43, y, f"{probabilities[i][d]:.1%}", va="center", ha="right", fontsize=8)
         bar_ax.tick_params(labelsize=8, length=0)
         bar_ax.grid(False)
+    if suptitle:
+        fig.suptitle(suptitle, fontweight="bold")
     fig.tight_layout(h_pad=0.3)
     return fig
 
@@ -282,33 +319,51 @@ def plot_preprocess_steps(steps: Mapping[str, np.ndarray], caption: str = "") ->
     return fig
 
 
-def plot_time_to_accuracy(curves: Mapping[str, Sequence[Mapping[str, float]]], target: float) -> Figure:
-    """Test accuracy against training wall time, one line per recipe, with the target level."""
+def plot_time_to_accuracy(
+    curves: Mapping[str, Sequence[Mapping[str, float]]], target: float, run: str = ""
+) -> Figure:
+    """Test error against training wall time, one line per recipe, on a log axis (so every epoch
+    shows, the first one included), with the target level; `run` names the run in the title."""
     fig, ax = plt.subplots(figsize=(8, 4))
     for name, rows in curves.items():
         seconds = [r["seconds"] for r in rows]
-        accuracy = [r["test_accuracy"] for r in rows]
-        ax.plot(seconds, accuracy, "o-", label=name)
-    ax.axhline(target, color="grey", ls="--", lw=1, label=f"{target:.1%} (the original's claim)")
-    low = min(min(r["test_accuracy"] for r in rows) for rows in curves.values())
-    ax.set_ylim(max(low - 0.002, 0.97), 1.0)
-    ax.set(xlabel="training time (s, 2 CPU cores)", ylabel="test accuracy", title="Time to accuracy")
-    ax.legend(loc="lower right")
+        error = [1 - r["test_accuracy"] for r in rows]
+        ax.plot(seconds, error, "o-", label=name)
+    ax.axhline(1 - target, color="grey", ls="--", lw=1, label=f"{target:.1%} accuracy (the original's claim)")
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.1%}"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    title = "Time to accuracy" + (f" ({run})" if run else "")
+    ax.set(xlabel="training time (s, 2 CPU cores)", ylabel="test error (log scale)", title=title)
+    ax.legend(loc="upper right")
     fig.tight_layout()
     return fig
 
 
 def plot_pipeline_comparison(
     by_kind: Mapping[str, Mapping[str, float]],
-    title: str = "Photo-like images: preprocessing or not",
+    title: str = "Accuracy per kind of image",
     legend: str = "pipeline",
+    intervals: Mapping[str, Mapping[str, Sequence[float]]] | None = None,
 ) -> Figure:
-    """Accuracy per kind of image, one bar per pipeline or model (e.g. {"ours": {...}, "naive": {...}})."""
-    kinds = list(next(iter(by_kind.values())))
-    rows = [(kind, name, acc[kind]) for name, acc in by_kind.items() for kind in kinds]
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(kinds) + 1.2))
-    sns.barplot(x=[r[2] for r in rows], y=[r[0] for r in rows], hue=[r[1] for r in rows], orient="h", ax=ax)
-    ax.set(xlim=(0, 1), xlabel="accuracy", ylabel="", title=title)
+    """Accuracy per kind of image, one bar per pipeline or model (e.g. {"ours": {...}, "naive": {...}}),
+    with each bar's 95% interval (`intervals`, same keys, (low, high)) drawn as an error bar."""
+    kinds, names = list(next(iter(by_kind.values()))), list(by_kind)
+    height = 0.8 / len(names)
+    fig, ax = plt.subplots(figsize=(8, (0.16 + 0.16 * len(names)) * len(kinds) + 1.2))
+    for j, (name, colour) in enumerate(zip(names, sns.color_palette(n_colors=len(names)), strict=True)):
+        rows = np.arange(len(kinds)) + (j - (len(names) - 1) / 2) * height
+        values = np.array([by_kind[name][kind] for kind in kinds])
+        error = None
+        if intervals and name in intervals:
+            bounds = np.array([intervals[name][kind] for kind in kinds])
+            error = np.clip(np.stack([values - bounds[:, 0], bounds[:, 1] - values]), 0, None)
+        ax.barh(rows, values, height=height, color=colour, label=name, xerr=error,
+                error_kw={"elinewidth": 1, "capsize": 2, "ecolor": "#444"})  # fmt: skip
+    ax.set_yticks(np.arange(len(kinds)), kinds)
+    ax.invert_yaxis()
+    ax.set(xlim=(0, 1), xlabel="accuracy" + (" (bars: 95% intervals)" if intervals else ""), title=title)
     ax.legend(title=legend, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()
     return fig
@@ -397,16 +452,28 @@ def plot_embedding(points: np.ndarray, labels: np.ndarray, wrong: np.ndarray, ti
 
 
 def plot_attack(
-    accuracy: Mapping[float, float], clean: np.ndarray, attacked: np.ndarray, captions: Sequence[str]
+    curves: Mapping[str, Mapping[float, float]],
+    intervals: Mapping[str, Mapping[float, Sequence[float]]],
+    clean: np.ndarray,
+    attacked: np.ndarray,
+    captions: Sequence[str],
+    images: int | None = None,
 ) -> Figure:
-    """Accuracy against the attack's size, and one digit before and after, with the noise between."""
+    """Accuracy against the attack's size for each attack (with 95% intervals, on `images` digits),
+    and one digit before and after an attack, with the noise between."""
     fig = plt.figure(figsize=(11, 3.6))
     grid = fig.add_gridspec(1, 5, width_ratios=[2.4, 0.1, 1, 1, 1])
     ax = fig.add_subplot(grid[0])
-    epsilons = list(accuracy)
-    ax.plot(epsilons, [accuracy[e] for e in epsilons], "o-", color=PALETTE["test"])
+    for name, accuracy in curves.items():
+        epsilons = np.array(list(accuracy))
+        values = np.array([accuracy[e] for e in epsilons])
+        bounds = np.array([intervals[name][e] for e in epsilons])
+        ax.plot(epsilons, values, "o-", label=name, ms=4)
+        ax.fill_between(epsilons, bounds[:, 0], bounds[:, 1], alpha=0.2)
     ax.set(xlabel="epsilon (largest change per pixel, of 1)", ylabel="accuracy", ylim=(0, 1.02))
-    ax.set_title("FGSM: accuracy against attack size")
+    ax.set_title(f"Accuracy against attack size ({images:,} digits; bands: 95% intervals)" if images else
+                 "Accuracy against attack size (bands: 95% intervals)")  # fmt: skip
+    ax.legend()
     noise = attacked - clean
     for slot, (image, caption, cmap) in enumerate(
         zip((clean, noise, attacked), captions, ("gray", "RdBu_r", "gray"), strict=True)
@@ -417,5 +484,27 @@ def plot_attack(
         panel.imshow(np.squeeze(image), cmap=cmap, **options)
         panel.set_title(caption, fontsize=9)
         panel.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def plot_predicted_classes(counts: Mapping[str, np.ndarray], title: str) -> Figure:
+    """For each case (a corruption, say), how many images were read as each digit: a small bar chart
+    each, so a model that answers one digit for everything shows as a single bar."""
+    names = list(counts)
+    ncols = 5
+    nrows = int(np.ceil(len(names) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.3 * ncols, 1.7 * nrows), sharex=True, squeeze=False)
+    for ax, name in zip(axes.flat, names, strict=False):
+        share = np.asarray(counts[name], float) / max(np.sum(counts[name]), 1)
+        ax.bar(DIGITS, share, color="#4C72B0")
+        ax.set_title(name.replace("_", " "), fontsize=9)
+        ax.set(ylim=(0, 1), xticks=DIGITS)
+        ax.tick_params(labelsize=7)
+    for ax in axes.flat[len(names) :]:
+        ax.axis("off")
+    fig.suptitle(title, fontweight="bold")
+    fig.supxlabel("digit answered", fontsize=9)
+    fig.supylabel("share of images", fontsize=9)
     fig.tight_layout()
     return fig

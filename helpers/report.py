@@ -25,6 +25,7 @@ import nbformat
 from helpers.artifacts import load_json, write_atomic
 from helpers.config import run_paths
 from helpers.data import relative_to_project
+from helpers.evaluate import interval_text
 from helpers.listings import LISTING_KEY
 
 NOTEBOOKS = ("01_explore", "02_train", "03_evaluate", "04_infer", "05_trust")
@@ -35,18 +36,27 @@ TEMPLATES = Path(__file__).parent / "templates"
 def headline_rows(record: dict[str, Any], metrics: dict[str, Any]) -> list[tuple[str, str]]:
     """The (label, value) pairs of the report's headline table."""
     model = record["model"]
+    validation = record.get("data", {}).get("validation")
     return [
         ("Model", f"{model['name']} ({model['parameters']:,} parameters)"),
         (
             "Test accuracy",
-            f"{metrics['accuracy']:.2%} ({metrics['errors']} errors in {metrics['n_images']:,})",
+            f"{metrics['accuracy']:.2%} ({metrics['errors']} errors in {metrics['n_images']:,}; "
+            f"{interval_text(metrics['accuracy'], metrics['n_images'])})",
         ),
         ("Macro F1 (test)", f"{metrics['macro']['f1-score']:.4f}"),
-        ("Validation accuracy", f"{record['validation']['accuracy']:.2%}"),
+        (
+            "Validation accuracy",
+            f"{record['validation']['accuracy']:.2%} ({validation:,} images; "
+            f"{interval_text(record['validation']['accuracy'], validation)})"
+            if validation
+            else f"{record['validation']['accuracy']:.2%}",
+        ),
         (
             "Training time",
             f"{record['train_seconds'] / 60:.1f} min ({record['epochs_run']} epochs, "
-            f"best {record['best_epoch']}, {record['machine']['cpu_count']} CPU cores)",
+            f"kept {record.get('kept_epoch', record.get('best_epoch'))}, "
+            f"{record['machine']['cpu_count']} CPU cores)",
         ),
         ("Model size", f"{model['file_bytes'] / 1e6:.2f} MB"),
         ("Profile", record["config"]["profile"]),
@@ -155,8 +165,11 @@ def benchmark_cell(outputs: Path) -> nbformat.NotebookNode:
         image = f'\n\n<img alt="time to accuracy" src="data:image/png;base64,{encoded}">\n'
     return nbformat.v4.new_markdown_cell(
         "# Benchmark: this course against the original recipe\n\n"
-        "Measured by `make bench` on the same machine and data pipeline; `docs/experiments.md` says "
-        "what each change bought.\n\n" + (outputs / "benchmarks.md").read_text(encoding="utf-8") + image
+        "Measured by `make bench`, a run of its own, separate from the notebooks above (its date and "
+        "commit open the section; its training times are its own runs'); same data pipeline. "
+        "`docs/experiments.md` says what each change bought.\n\n"
+        + (outputs / "benchmarks.md").read_text(encoding="utf-8")
+        + image
     )
 
 

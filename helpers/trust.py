@@ -24,7 +24,9 @@ from helpers.predict import load_model, predict_probabilities
 ECE_BINS = 15
 """Equal-width confidence bins of the expected calibration error (Guo et al., 2017)."""
 FGSM_EPSILONS = (0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
-"""Perturbation sizes, in pixel units of [0, 1], at which FGSM is measured."""
+"""Perturbation sizes, in pixel units of [0, 1], at which the attacks are measured."""
+PGD_STEPS = 10
+"""Steps of the multi-step attack (PGD)."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,20 @@ def reliability(probabilities: np.ndarray, labels: np.ndarray, bins: int = ECE_B
     gaps = np.where(counts > 0, np.abs(accuracy - mean_confidence), 0.0)
     ece = float((counts / max(len(labels), 1) * gaps).sum())
     return Reliability(edges, mean_confidence, accuracy, counts, ece)
+
+
+def ece_interval(
+    probabilities: np.ndarray, labels: np.ndarray, resamples: int = 200, seed: int = 0
+) -> tuple[float, float]:
+    """A 95% bootstrap interval of the expected calibration error: the 2.5th and 97.5th percentiles
+    of the ECE over `resamples` resamplings of the answers, with replacement."""
+    rng = np.random.default_rng(seed)
+    draws = [
+        reliability(probabilities[pick], labels[pick]).ece
+        for pick in rng.integers(0, len(labels), (resamples, len(labels)))
+    ]
+    low, high = np.percentile(draws, [2.5, 97.5])
+    return float(low), float(high)
 
 
 def input_gradients(model: keras.Model, images: np.ndarray, classes: Sequence[int]) -> np.ndarray:
@@ -131,27 +147,51 @@ def hidden_features(model: keras.Model, images: np.ndarray, batch_size: int = 10
     )
 
 
-def fgsm(model: keras.Model, images: np.ndarray, labels: np.ndarray, epsilon: float) -> np.ndarray:
-    """Fast gradient sign method (Goodfellow et al., 2015): move every pixel by `epsilon` in the
-    direction that raises the loss of the true label, then clip to [0, 1]."""
-    if epsilon == 0:
-        return images.copy()
+def loss_gradient(model: keras.Model, images: np.ndarray | tf.Tensor, labels: np.ndarray) -> tf.Tensor:
+    """d loss / d pixel, the loss being the cross-entropy of each image's true label."""
     x = tf.convert_to_tensor(images, tf.float32)
     with tf.GradientTape() as tape:
         tape.watch(x)
         p_true = tf.gather(model(x, training=False), labels.astype(np.int64), axis=1, batch_dims=1)
         loss = -tf.math.log(tf.clip_by_value(p_true, 1e-12, 1.0))
-    step = tf.sign(tape.gradient(loss, x))
+    return tape.gradient(loss, x)
+
+
+def fgsm(model: keras.Model, images: np.ndarray, labels: np.ndarray, epsilon: float) -> np.ndarray:
+    """Fast gradient sign method (Goodfellow et al., 2015): move every pixel by `epsilon` in the
+    direction that raises the loss of the true label, then clip to [0, 1]."""
+    if epsilon == 0:
+        return images.copy()
+    step = tf.sign(loss_gradient(model, images, labels))
     return np.clip(images + epsilon * step.numpy(), 0.0, 1.0)
 
 
-def fgsm_accuracy(
-    model: keras.Model, images: np.ndarray, labels: np.ndarray, epsilons: Sequence[float] = FGSM_EPSILONS
+def pgd(
+    model: keras.Model, images: np.ndarray, labels: np.ndarray, epsilon: float, steps: int = PGD_STEPS
+) -> np.ndarray:
+    """Projected gradient descent (Madry et al., 2018): FGSM in `steps` small steps of 2.5
+    epsilon / steps, each projected back to at most `epsilon` from the image (and into [0, 1])."""
+    if epsilon == 0:
+        return images.copy()
+    x = images.copy()
+    for _ in range(steps):
+        x = x + (2.5 * epsilon / steps) * tf.sign(loss_gradient(model, x, labels)).numpy()
+        x = np.clip(np.clip(x, images - epsilon, images + epsilon), 0.0, 1.0)
+    return x
+
+
+def attack_accuracy(
+    model: keras.Model,
+    images: np.ndarray,
+    labels: np.ndarray,
+    epsilons: Sequence[float] = FGSM_EPSILONS,
+    attack: Any = None,
 ) -> dict[float, float]:
-    """Accuracy on FGSM-perturbed images, for each epsilon."""
+    """Accuracy on images perturbed by `attack` (`fgsm` by default, or `pgd`), for each epsilon."""
+    attack = attack or fgsm
     result = {}
     for epsilon in epsilons:
-        adversarial = fgsm(model, images, labels, epsilon)
+        adversarial = attack(model, images, labels, epsilon)
         predicted = model(adversarial, training=False).numpy().argmax(axis=1)
         result[float(epsilon)] = float((predicted == labels).mean())
     return result
@@ -186,18 +226,32 @@ def trained_models(paths: RunPaths) -> dict[str, Any]:
     return models
 
 
-def score_corruptions(
-    models: Mapping[str, Any], images: np.ndarray, labels: np.ndarray, seed: int = 0
-) -> dict[str, dict[str, float]]:
-    """Accuracy of each model on the images under each corruption: {model: {corruption: accuracy}}.
+def predict_corrupted(
+    models: Mapping[str, Any], images: np.ndarray, seed: int = 0
+) -> dict[str, dict[str, np.ndarray]]:
+    """The digit each model answers for each image under each corruption: {model: {corruption: (N,)}}.
 
     `images` are uint8 (N, 28, 28) as in MNIST; each corruption is applied once, seeded,
     and every model sees the same corrupted images.
     """
-    scores: dict[str, dict[str, float]] = {name: {} for name in models}
+    answers: dict[str, dict[str, np.ndarray]] = {name: {} for name in models}
     for kind in tqdm(CORRUPTIONS, desc="corruptions"):
         damaged = corrupt(images, kind, seed).astype(np.float32)[..., None] / 255.0
         for name, model in models.items():
-            predicted = predict_probabilities(model, damaged).argmax(axis=1)
-            scores[name][kind] = float((predicted == labels).mean())
-    return scores
+            answers[name][kind] = predict_probabilities(model, damaged).argmax(axis=1)
+    return answers
+
+
+def score_answers(
+    answers: Mapping[str, Mapping[str, np.ndarray]], labels: np.ndarray
+) -> dict[str, dict[str, float]]:
+    """Accuracy of each model under each corruption, from `predict_corrupted`'s answers."""
+    return {name: {kind: float((found == labels).mean()) for kind, found in by_kind.items()}
+            for name, by_kind in answers.items()}  # fmt: skip
+
+
+def score_corruptions(
+    models: Mapping[str, Any], images: np.ndarray, labels: np.ndarray, seed: int = 0
+) -> dict[str, dict[str, float]]:
+    """Accuracy of each model on the images under each corruption: {model: {corruption: accuracy}}."""
+    return score_answers(predict_corrupted(models, images, seed), labels)

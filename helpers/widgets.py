@@ -141,6 +141,7 @@ class TrainingPanel:
         self.runs: list[dict[str, Any]] = []
         self.last_run_dir: Path | None = None
         self.figure: Figure | None = None
+        self.loss_floor = 0.0
         self._thread: threading.Thread | None = None
         controls = [
             self.model_name, self.learning_rate, self.epochs, self.batch_size, self.dropout,
@@ -195,7 +196,10 @@ class TrainingPanel:
                 "Use a smaller batch, more images or more epochs.</span>"
             )
         run_dir = self.runs_dir / f"run-{len(self.runs) + 1}-{time.strftime('%H%M%S')}"
-        from helpers.train import train_model  # TensorFlow-heavy: only when training
+        from helpers.models import loss_floor  # TensorFlow-heavy: only when training
+        from helpers.train import train_model
+
+        self.loss_floor = loss_floor(config.label_smoothing)
 
         progress = LiveProgress(self)
         began = time.perf_counter()
@@ -248,7 +252,7 @@ class TrainingPanel:
 
     def draw_chart(self, history: dict[str, list[float]]) -> None:
         """Redraw the loss and accuracy curves so far."""
-        self.figure = plot_training_history(history)
+        self.figure = plot_training_history(history, loss_floor=self.loss_floor)
         show_figure(self.chart, self.figure)
 
     def save(self, name: str) -> Path:
@@ -320,7 +324,10 @@ class ErrorExplorer:
             self.output.outputs = ()
             return
         titles = [f"#{i}: true {t}" for i in shown]
-        self.figure = plot_predictions(self.images[shown], self.evaluation.probabilities[shown], titles)
+        self.figure = plot_predictions(
+            self.images[shown], self.evaluation.probabilities[shown], titles,
+            suptitle=f"{len(errors)} test digits that are {t} read as {p}: {len(shown)} shown",
+        )  # fmt: skip
         show_figure(self.output, self.figure)
 
 

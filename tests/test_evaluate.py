@@ -65,10 +65,12 @@ def test_top_confusions(evaluation):
 def test_to_metrics_summary(evaluation):
     metrics = evaluation.to_metrics()
     assert set(metrics) == {
-        "n_images", "accuracy", "errors", "macro", "weighted", "per_class", "top_confusions", "confidence"
+        "n_images", "accuracy", "accuracy_interval", "errors", "macro", "weighted", "per_class",
+        "top_confusions", "confidence",
     }  # fmt: skip
     assert (metrics["n_images"], metrics["errors"]) == (20, 5)
     assert metrics["accuracy"] == pytest.approx(0.75)
+    assert metrics["accuracy_interval"] == pytest.approx([0.5313, 0.8881], abs=1e-4)  # Wilson, 15 of 20
     expected_f1 = f1_score(Y_TRUE, evaluation.y_pred, average="macro")
     assert metrics["macro"]["f1-score"] == pytest.approx(expected_f1, abs=1e-6)
     assert metrics["per_class"]["7"]["precision"] == pytest.approx(2 / 4)
@@ -129,3 +131,18 @@ def test_threshold_does_not_split_ties():
     confidence = np.array([0.9, 0.8, 0.8, 0.7])
     correct = np.array([True, True, False, True])
     assert choose_threshold(confidence, correct, target=0.99)["value"] == 0.9
+
+
+def test_accuracy_interval_is_wilsons():
+    from helpers.evaluate import accuracy_interval, format_accuracy
+
+    low, high = accuracy_interval(0.5, 100)  # the textbook case: 0.5 +- 0.0962
+    assert low == pytest.approx(0.4038, abs=1e-4) and high == pytest.approx(0.5962, abs=1e-4)
+    low, high = accuracy_interval(1.0, 60)  # no errors in 60 is not certainty
+    assert high == 1.0 and low == pytest.approx(0.9398, abs=1e-4)
+    assert accuracy_interval(0.995, 10_000)[1] - accuracy_interval(0.995, 10_000)[0] == pytest.approx(
+        0.0028, abs=2e-4
+    )  # about +-0.14 points at 99.5% on the test set
+    assert format_accuracy(0.5, 100) == "50.00% (95% interval 40.38-59.62%)"
+    with pytest.raises(ValueError, match="n must be at least 1"):
+        accuracy_interval(0.9, 0)

@@ -418,9 +418,9 @@ def test_04_4_centre_of_mass():
 
 def test_05_1_fgsm_half(tiny_model, mnist):
     from helpers.data import scale_images
-    from helpers.trust import FGSM_EPSILONS, fgsm_accuracy
+    from helpers.trust import FGSM_EPSILONS, attack_accuracy
 
-    accuracy = fgsm_accuracy(tiny_model, scale_images(mnist.x_test[:200]), mnist.y_test[:200])
+    accuracy = attack_accuracy(tiny_model, scale_images(mnist.x_test[:200]), mnist.y_test[:200])
     halved = [e for e in FGSM_EPSILONS if e > 0 and accuracy[e] <= accuracy[0.0] / 2]
     right = halved[0] if halved else None
     others = [e for e in FGSM_EPSILONS if e != right]

@@ -108,6 +108,15 @@ def test_plateau_schedule_is_a_fixed_rate_and_adds_the_lr_callback(tmp_path):
     assert names(plateau) == ["SwapEMAWeights", "ModelCheckpoint", "EarlyStopping", "ReduceLROnPlateau"]
     assert names(onecycle) == ["SwapEMAWeights", "ModelCheckpoint"]
     assert names(TrainConfig(ema=0.0)) == ["ModelCheckpoint"]
+    checkpoint = lambda cfg: next(c for c in make_callbacks(cfg, tmp_path / "x.keras", verbose=False)  # noqa: E731
+                                  if isinstance(c, keras.callbacks.ModelCheckpoint))  # fmt: skip
+    assert (
+        checkpoint(plateau).save_best_only and not checkpoint(onecycle).save_best_only
+    )  # one-cycle: the last
+    from helpers.train import kept_epoch
+
+    history = {"loss": [1.0, 0.5, 0.4], "val_accuracy": [0.9, 0.95, 0.94]}
+    assert kept_epoch(onecycle, history) == 3 and kept_epoch(plateau, history) == 2
     images = np.zeros((4, 28, 28, 1), "float32")
     with_images = make_callbacks(onecycle, tmp_path / "x.keras", verbose=False, batchnorm_images=images)
     assert [type(c).__name__ for c in with_images] == [

@@ -3,6 +3,7 @@
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
 
 from helpers import plots
@@ -45,21 +46,22 @@ def test_class_distribution_one_bar_per_digit_and_split():
 def test_pixel_histogram():
     fig = _check(plots.plot_pixel_histogram(X), 2)
     assert fig.axes[1].get_title().startswith("Non-zero pixels")
+    assert fig.axes[0].get_title() == f"All pixels ({len(X):,} images)"
 
 
 def test_mean_digits():
     fig = _check(plots.plot_mean_digits(X, Y), 10)
-    assert fig.axes[9].get_title() == "mean 9"
+    assert fig.axes[9].get_title() == f"mean 9\n({(Y == 9).sum():,})"  # with how many were averaged
 
 
-def test_training_history_with_best_epoch():
+def test_training_history_with_kept_epoch():
     history = {
         "loss": [1.0, 0.5, 0.4],
         "val_loss": [0.8, 0.6, 0.7],
         "accuracy": [0.7, 0.8, 0.9],
         "val_accuracy": [0.75, 0.85, 0.8],
     }
-    fig = _check(plots.plot_training_history(history, best_epoch=2), 2)
+    fig = _check(plots.plot_training_history(history, kept_epoch=2), 2)
     assert len(fig.axes[0].lines) == 3
     assert fig.axes[1].get_title() == "Error rate (log scale)"
     assert [ax.get_yscale() for ax in fig.axes] == ["log", "log"]
@@ -106,3 +108,32 @@ def test_use_style_sets_bold_titles():
         plots.use_style()
         assert plt.rcParams["axes.titleweight"] == "bold"
         assert plt.rcParams["figure.dpi"] == 100
+
+
+def test_pipeline_comparison_draws_an_error_bar_per_bar_even_at_100_percent():
+    from helpers.evaluate import accuracy_interval
+
+    by_kind = {"ours": {"a": 1.0, "b": 0.9}, "naive": {"a": 0.5, "b": 0.1}}
+    bands = {name: {k: accuracy_interval(v, 60) for k, v in kinds.items()} for name, kinds in by_kind.items()}
+    fig = _check(plots.plot_pipeline_comparison(by_kind, intervals=bands), 1)
+    ax = fig.axes[0]
+    bars = [c for c in ax.containers if isinstance(c, BarContainer)]
+    assert len(ax.patches) == 4 and len(bars) == 2
+    assert all(bar.errorbar is not None for bar in bars)
+    low_error = bars[0].errorbar.lines[2][0].get_segments()[0]  # ours, kind "a": 1.0 with no room above
+    assert low_error[1][0] == pytest.approx(1.0) and low_error[0][0] < 1.0
+    assert "95% intervals" in ax.get_xlabel()
+
+
+def test_attack_and_collapse_figures():
+    from helpers.evaluate import accuracy_interval
+
+    curves = {"FGSM": {0.0: 0.99, 0.1: 0.7}, "PGD": {0.0: 0.99, 0.1: 0.2}}
+    bands = {name: {e: accuracy_interval(a, 1000) for e, a in c.items()} for name, c in curves.items()}
+    image = np.zeros((28, 28, 1))
+    fig = _check(plots.plot_attack(curves, bands, image, image + 0.1, ["a", "b", "c"]), 4)
+    assert [line.get_label() for line in fig.axes[0].get_lines()] == ["FGSM", "PGD"]
+    counts = {"fog": np.bincount(np.full(50, 8), minlength=10), "shear": np.ones(10, int)}
+    fig = plots.plot_predicted_classes(counts, "answers")
+    assert [p.get_height() for p in fig.axes[0].patches][8] == 1.0  # all read as 8
+    assert fig.axes[1].patches[3].get_height() == pytest.approx(0.1)

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from helpers.config import PROFILES, PROJECT_ROOT
+from helpers.evaluate import accuracy_interval
 from helpers.preprocess import MAX_FILE_BYTES, MAX_PIXELS
 from helpers.report import headline_markdown
 
@@ -131,36 +132,45 @@ def threshold_sentence() -> list[str]:
 
 
 def corruption_rows() -> list[str]:
-    """docs/trust.md: accuracy under each MNIST-C corruption, per model, from outputs/trust.json."""
-    by_model = load("trust.json")["corruptions_by_model"]
+    """docs/trust.md: accuracy under each MNIST-C corruption, per model, with the interval of this
+    run's model, from outputs/trust.json."""
+    trust = load("trust.json")
+    by_model, intervals = trust["corruptions_by_model"], trust["corruption_intervals"]
     names = list(next(iter(by_model.values())))
     rows = [
-        "| corruption | " + " | ".join(by_model) + " |",
-        "|---|" + "---|" * len(by_model),
+        "| corruption | " + " | ".join(by_model) + " | 95% interval (this run's model) |",
+        "|---|" + "---|" * (len(by_model) + 1),
         *(
-            f"| {name.replace('_', ' ')} | " + " | ".join(pct(m[name]) for m in by_model.values()) + " |"
+            f"| {name.replace('_', ' ')} | "
+            + " | ".join(pct(m[name]) for m in by_model.values())
+            + f" | {intervals[name][0] * 100:.1f}-{pct(intervals[name][1])} |"
             for name in names
         ),
         "| **mean** | "
         + " | ".join(f"**{pct(sum(m.values()) / len(m))}**" for m in by_model.values())
-        + " |",
+        + " | |",
     ]
     return rows
 
 
 def fgsm_rows() -> list[str]:
-    """docs/trust.md: accuracy under FGSM at each epsilon, from outputs/trust.json."""
-    return [f"| {epsilon} | {pct(accuracy)} |" for epsilon, accuracy in load("trust.json")["fgsm"].items()]
+    """docs/trust.md: accuracy under FGSM and PGD at each epsilon, from outputs/trust.json."""
+    trust = load("trust.json")
+    return [
+        f"| {epsilon} | {pct(accuracy)} | {pct(trust['pgd'][epsilon])} |"
+        for epsilon, accuracy in trust["fgsm"].items()
+    ]
 
 
 def calibration_sentence() -> list[str]:
     """docs/trust.md: calibration before and after the temperature, from outputs/trust.json."""
     trust = load("trust.json")
     bins = re.search(r"^ECE_BINS = (\d+)", text(PROJECT_ROOT / "helpers" / "trust.py"), re.MULTILINE)[1]
+    low, high = trust["ece_after_interval"]
     return [
         f"expected calibration error ({bins} bins) on the test set is {pct(trust['ece_before'], 2)} "
         f"without a temperature and {pct(trust['ece_after'], 2)} with the fitted one "
-        f"(T = {trust['temperature']:.3f})"
+        f"(T = {trust['temperature']:.3f}; 95% bootstrap interval {low * 100:.2f}-{pct(high, 2)})"
     ]
 
 
@@ -192,6 +202,13 @@ def earlier_goal_rows() -> list[str]:
         f"process) / {predict_mb:,.0f} MB (`digits predict` on the {megapixels:.0f} MP photo) | "
         f"{met(train_mb < 4000 and predict_mb < 1000)} |",
     ]
+
+
+def checkpoint_rule_rows() -> list[str]:
+    """docs/experiments.md: the checkpoint-rule and calibration-split tables, from their JSON."""
+    from benchmarks.checkpoint_rule import to_markdown
+
+    return [line for line in to_markdown(load("checkpoint_rule.json")).splitlines() if line]
 
 
 # --- the numbers of the README's prose, each with where it comes from ---------------------------
@@ -228,6 +245,17 @@ def readme_claims() -> list[tuple[str, str, str]]:
         (pct(trust["ece_after"], 2), "calibration error", "outputs/trust.json: ece_after"),
         ("0.1", "FGSM", "outputs/trust.json: fgsm epsilon"),
         (pct(trust["fgsm"]["0.1"]), "FGSM", "outputs/trust.json: fgsm['0.1']"),
+        (pct(trust["pgd"]["0.1"]), "PGD", "outputs/trust.json: pgd['0.1']"),
+        ("95%", "interval", "helpers.evaluate.accuracy_interval: z = 1.96, a 95% interval"),
+        (f"{trust['attack_images']:,}", "PGD", "outputs/trust.json: attack_images"),
+        *bounds(accuracy_interval(trust["fgsm"]["0.1"], trust["attack_images"]), 1, "FGSM", "fgsm['0.1']"),
+        *bounds(accuracy_interval(trust["pgd"]["0.1"], trust["attack_images"]), 1, "PGD", "pgd['0.1']"),
+        *bounds(trust["ece_before_interval"], 2, "calibration error", "trust.json: ece_before_interval"),
+        *bounds(trust["ece_after_interval"], 2, "calibration error", "trust.json: ece_after_interval"),
+        *bounds(realistic["ours"]["interval"], 1, "our preprocessing", "realistic.json: ours.interval"),
+        *bounds(realistic["naive"]["interval"], 1, "naive", "realistic.json: naive.interval"),
+        *bounds(real_dev["interval"], 1, "real_dev", "real_digits.json: real_dev all.interval"),
+        *bounds(semeion["interval"], 1, "Semeion", "real_digits.json: Semeion all.interval"),
         (f"{threshold['value']:.3f}", "threshold", "models/best_model.json: confidence_threshold.value"),
         (
             pct(threshold["target_accuracy"]),
@@ -244,6 +272,12 @@ def readme_claims() -> list[tuple[str, str, str]]:
         ("4.0", "CC BY 4.0", "data/README.md (test_credits_match_the_data_licences)"),
         ("2021", "Copyright (c) 2021", "data/real_dev/LICENSES (test_credits_match_the_data_licences)"),
     ]
+
+
+def bounds(interval: list[float], digits: int, word: str, source: str) -> list[tuple[str, str, str]]:
+    """The two claims of an interval the README writes as 'low-high%'."""
+    low, high = interval
+    return [(f"{low * 100:.{digits}f}", word, source), (f"{high:.{digits}%}", word, source)]
 
 
 def prose_units() -> list[str]:
@@ -411,6 +445,7 @@ def test_exit_codes_are_the_ones_the_readme_gives():
         ("trust.md", fgsm_rows),
         ("trust.md", calibration_sentence),
         ("experiments.md", earlier_goal_rows),
+        ("experiments.md", checkpoint_rule_rows),
     ],
     ids=lambda x: x if isinstance(x, str) else x.__name__,
 )

@@ -19,9 +19,10 @@ RECORD = {
     "validation": {"accuracy": 0.98765},
     "train_seconds": 90.0,
     "epochs_run": 3,
-    "best_epoch": 2,
+    "kept_epoch": 2,
     "machine": {"cpu_count": 2, "cpu": "Test CPU 9000", "platform": "Linux"},
     "config": {"profile": "quick"},
+    "data": {"train": 54000, "validation": 6000},
     "date": "2025-01-02T03:04:05+00:00",
     "git_commit": "abc1234",
 }
@@ -83,10 +84,10 @@ def html(run_dir):
 def test_headline_rows_format_the_numbers():
     rows = dict(report.headline_rows(RECORD, METRICS))
     assert rows["Model"] == "seed_cnn (409,578 parameters)"
-    assert rows["Test accuracy"] == "99.12% (88 errors in 10,000)"
+    assert rows["Test accuracy"] == "99.12% (88 errors in 10,000; 95% interval 98.92-99.29%)"
     assert rows["Macro F1 (test)"] == "0.9912"
-    assert rows["Validation accuracy"] == "98.77%"
-    assert rows["Training time"] == "1.5 min (3 epochs, best 2, 2 CPU cores)"
+    assert rows["Validation accuracy"] == "98.77% (6,000 images; 95% interval 98.45-99.01%)"
+    assert rows["Training time"] == "1.5 min (3 epochs, kept 2, 2 CPU cores)"
     assert rows["Model size"] == "4.99 MB"
     assert rows["Commit"] == "abc1234"
     assert rows["Run"] == "2025-01-02T03:04:05+00:00 on 2 CPU cores, Test CPU 9000"
@@ -94,8 +95,8 @@ def test_headline_rows_format_the_numbers():
 
 def test_report_shows_headline_values(html):
     for value in (
-        "99.12% (88 errors in 10,000)",
-        "98.77%",
+        "99.12% (88 errors in 10,000; 95% interval 98.92-99.29%)",
+        "98.77% (6,000 images",
         "409,578 parameters",
         "0.9912",
         "4.99 MB",

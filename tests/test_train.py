@@ -42,7 +42,7 @@ def test_record_holds_config_and_data(tiny_run, mnist):
 
 def test_record_holds_epochs_time_versions_and_machine(tiny_run):
     record = tiny_run.result.record
-    assert record["best_epoch"] == 1
+    assert record["kept_epoch"] == 1
     assert record["epochs_run"] == 1
     assert record["train_seconds"] > 0
     assert record["versions"]["tensorflow"] == __import__("tensorflow").__version__
@@ -232,6 +232,25 @@ def test_describe_curves_says_what_the_history_shows():
         "Validation error fell from 3.00% after epoch 1 to 2.00% after epoch 2 and 0.50%"
     )
     assert "removed 75% of the errors" in said[2]
+    assert len(said) == 3  # no training accuracy, no split size: nothing more to say
+    with_accuracy = steady | {"accuracy": [0.9, 0.95, 0.992, 0.996]}
+    said = describe_curves(with_accuracy, validation_images=6000)
+    assert said[1] == (
+        "Training error (augmented images, dropout on) is above validation error in 2 of 4 epochs; "
+        "after the last it is 0.40% against 0.50% on validation, training having first come level at "
+        "epoch 3: level, within the noise of the validation measurement."
+    )
+    assert said[-1] == (
+        "That is 90 validation images: a change of +1.50 points, beyond the ±0.18 points "
+        "one measurement on 6,000 validation images carries."
+    )
+    flat = with_accuracy | {"val_accuracy": [0.97, 0.994, 0.995, 0.995]}
+    assert (
+        "That is 6 validation images: a change of +0.10 points, within the ±0.18"
+        in describe_curves(flat, 6000)[-1]
+    )
+    easier = with_accuracy | {"accuracy": [0.9, 0.95, 0.992, 0.999]}
+    assert describe_curves(easier, 6000)[1].endswith("epoch 3: training has become the easier exam.")
     caught_up = steady | {"loss": [0.5, 0.2, 0.1, 0.03]}
     assert describe_curves(caught_up)[0].endswith(
         "By epoch 4 training loss (0.0300) has caught up with validation loss (0.0350): "

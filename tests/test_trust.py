@@ -84,8 +84,19 @@ def test_fgsm_stays_within_epsilon_and_costs_accuracy(model, digits):
     attacked = trust.fgsm(model, x, y, 0.1)
     assert np.abs(attacked - x).max() <= 0.1 + 1e-6 and attacked.min() >= 0 and attacked.max() <= 1
     np.testing.assert_array_equal(trust.fgsm(model, x, y, 0.0), x)
-    curve = trust.fgsm_accuracy(model, x, y, (0.0, 0.1, 0.3))
+    curve = trust.attack_accuracy(model, x, y, (0.0, 0.1, 0.3))
     assert curve[0.0] > 0.95 and curve[0.3] < curve[0.1] < curve[0.0]
+
+
+def test_pgd_stays_within_epsilon_and_does_at_least_as_much_harm_as_fgsm(model, digits):
+    x, y = digits
+    attacked = trust.pgd(model, x, y, 0.1)
+    assert np.abs(attacked - x).max() <= 0.1 + 1e-6 and attacked.min() >= 0 and attacked.max() <= 1
+    np.testing.assert_array_equal(trust.pgd(model, x, y, 0.0), x)
+    one_step = trust.attack_accuracy(model, x, y, (0.1,))[0.1]
+    many_steps = trust.attack_accuracy(model, x, y, (0.1,), attack=trust.pgd)[0.1]
+    assert many_steps <= one_step  # more steps inside the same box find at least what one step finds
+    assert many_steps < 0.9
 
 
 def test_score_corruptions_gives_each_model_fifteen_accuracies(model, mnist):
