@@ -127,8 +127,8 @@ bench-quick: $(STAMP) ## A one-minute benchmark run that checks the benchmark wo
 APP_PORT ?= 8866
 app: $(STAMP) ## Serve the drawing pad and the training panel as a web page (Voila), on localhost only
 	@echo "digit app: http://127.0.0.1:$(APP_PORT)/ (this computer only; Ctrl-C stops it)"
-	$(BIN)/voila app/digits.ipynb --no-browser --port=$(APP_PORT) --Voila.ip=127.0.0.1 \
-	  --strip_sources=True --show_tracebacks=False
+	JUPYTER_PATH=$(CURDIR)/app $(BIN)/voila app/digits.ipynb --no-browser --port=$(APP_PORT) --Voila.ip=127.0.0.1 \
+	  --template=offline --preheat_kernel=True --strip_sources=True --show_tracebacks=False
 
 lab: $(STAMP) ## Open JupyterLab with the project's environment
 	$(BIN)/jupyter lab --notebook-dir=.

@@ -32,6 +32,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from benchmarks.cli import bench_cli, cli_lines
 from benchmarks.peak_memory import peak_rss_mb
 from helpers.artifacts import load_json, save_figure, save_json, write_atomic
 from helpers.config import TrainConfig, run_paths
@@ -56,6 +57,8 @@ against 292.5 s): the default recipe should get more accurate without costing mo
 GOALS = {"default_mean": 0.996, "best": 0.997, "best_minutes": 20.0, "time_ratio": 0.25}
 """The accuracy frontier's targets: default mean test accuracy, `best` test accuracy and training minutes,
 time to 99.2% as a fraction of `seed_cnn`'s."""
+CLI_GOALS = {"one_image_s": 1.0, "one_image_mb": 150.0, "images_per_s": 500.0}
+"""`digits predict` in a cold process: one image's wall seconds and peak MB; 16x16 scans per second."""
 
 
 class AccuracyClock(keras.callbacks.Callback):
@@ -324,6 +327,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         memory["prediction"] = bench_prediction_memory(
             default_runs[0]["model_file"], Path(tmp) / photo["file"]
         )
+        cli = bench_cli(Path(default_runs[0]["model_file"]), Path(tmp), 3, 200 if quick else 2000)
     results = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": "make bench-quick" if quick else "make bench",
@@ -338,6 +342,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         "memory": memory,
         "inference": inference,
         "photo": photo,
+        "cli": cli,
     }
     return write_results(results, out)
 
@@ -492,6 +497,7 @@ def to_markdown(results: dict[str, Any]) -> str:
         f"seed_cnn model.predict = {s['throughput_ratio_vs_seed_predict']}x.",
         "",
         *goal_lines(results),
+        *(["", *cli_lines(results["cli"], CLI_GOALS)] if "cli" in results else []),
     ]
     return "\n".join(lines) + "\n"
 

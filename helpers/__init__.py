@@ -4,7 +4,8 @@ Modules, each named for what it holds: `config` (TrainConfig, profiles, paths),
 `data` (MNIST), `models` (registry), `train`, `evaluate`, `preprocess` (any
 image to 28x28), `predict` (model loading, prediction, the CLI), `plots`,
 `artifacts` (atomic writes), `report` (the HTML report), `samples` (digits
-rendered as photos), `export` (LiteRT), `widgets` (the notebooks' interactive panels).
+rendered as photos), `export` (LiteRT), `saliency` (occlusion maps, no TensorFlow), `widgets`
+(the notebooks' interactive panels).
 """
 
 import os

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from helpers.config import PROJECT_ROOT, run_paths
+from helpers.export import file_sha256
 from helpers.preprocess import ImageError, preprocess_image, split_digits
 
 DEFAULT_MODEL = run_paths().model_file
@@ -94,7 +95,8 @@ class LiteModel:
         from ai_edge_litert.interpreter import Interpreter
 
         self.path = Path(path)
-        self._interpreter = Interpreter(model_path=str(self.path), num_threads=num_threads)
+        with native_stderr_silenced():  # "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
+            self._interpreter = Interpreter(model_path=str(self.path), num_threads=num_threads)
         self._input = self._interpreter.get_input_details()[0]
         self._output = self._interpreter.get_output_details()[0]
         self._batch = -1
@@ -105,11 +107,42 @@ class LiteModel:
         """Probabilities (N, 10) for float32 images (N, 28, 28, 1)."""
         if len(images) != self._batch:  # resizing re-plans memory: only when N changes
             self._interpreter.resize_tensor_input(self._input["index"], [len(images), 28, 28, 1])
-            self._interpreter.allocate_tensors()
+            with native_stderr_silenced():
+                self._interpreter.allocate_tensors()
             self._batch = len(images)
         self._interpreter.set_tensor(self._input["index"], np.ascontiguousarray(images, dtype=np.float32))
         self._interpreter.invoke()
         return self._interpreter.get_tensor(self._output["index"])
+
+
+def choose_model_file(path: str | os.PathLike[str] | None = None, *, keras: bool = False) -> tuple[Path, str]:
+    """The file that answers for `path` (default `models/best_model.keras`), and why, in one line.
+
+    A `.keras` model's LiteRT copy (same name, `.tflite`) answers for it when
+    the run record's `"litert"` entry holds both files' current SHA-256: same
+    answers, no TensorFlow import. Otherwise (or with `keras`) the file itself.
+    """
+    path = Path(path) if path else DEFAULT_MODEL
+    lite = path.with_suffix(".tflite")
+    if path.suffix != ".keras" or keras:
+        return path, f"answering with {_relative(path)}" + (" (as asked)" if keras else "")
+    fallback = f"answering with the Keras model {_relative(path)}: "
+    if not path.is_file() or not lite.is_file():
+        return path, fallback + f"no LiteRT copy at {_relative(lite)} (`make train` writes one)"
+    try:
+        entry = json.loads(path.with_suffix(".json").read_text())["litert"]
+        ties = entry["keras_sha256"] == file_sha256(path) and entry["sha256"] == file_sha256(lite)
+    except (OSError, ValueError, KeyError, TypeError):
+        return (
+            path,
+            fallback + f"its run record {_relative(path.with_suffix('.json'))} describes no LiteRT copy",
+        )
+    if not ties:
+        return (
+            path,
+            fallback + f"{lite.name} was made from another {path.name} (retrain, or delete {lite.name})",
+        )
+    return lite, f"answering with {_relative(lite)}, the LiteRT copy of {path.name}"
 
 
 def load_model(path: str | os.PathLike[str] | None = None) -> Any:
@@ -213,29 +246,84 @@ def make_prediction(
     )
 
 
+PARALLEL_FROM = 64
+"""Batches of at least this many inputs are preprocessed on all cores (`prepare_inputs`)."""
+
+
+def prepare_digit(source: Any) -> np.ndarray:
+    """One input -> its 28x28 image."""
+    return preprocess_image(source).image
+
+
+def prepare_number(source: Any) -> list[np.ndarray]:
+    """One input -> the 28x28 image of each digit in it, left to right."""
+    return [digit.image for digit in split_digits(source)]
+
+
+def _attempt(prepare: Callable[[Any], Any], source: Any) -> tuple[bool, Any]:
+    """(True, what `prepare` returned) or (False, the `ImageError`'s message): a worker's answer."""
+    try:
+        return True, prepare(source)
+    except ImageError as exc:
+        return False, str(exc)
+
+
+def map_inputs(
+    prepare: Callable[[Any], Any], sources: list[Any], workers: int | None = None
+) -> Iterator[tuple[bool, Any]]:
+    """`_attempt(prepare, source)` for each source, in order; on `workers` processes (default:
+    all cores) for batches of at least `PARALLEL_FROM`.
+
+    `prepare` must be a module-level function (it is sent to worker processes).
+    Workers are forked when TensorFlow is not loaded (the CLI), else started by a
+    fork server, since forking a process that runs TensorFlow's threads is unsafe.
+    """
+    if workers is None:
+        workers = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if workers < 2 or len(sources) < PARALLEL_FROM:
+        return (_attempt(prepare, source) for source in sources)
+    import functools
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    method = "fork" if "tensorflow" not in sys.modules else "forkserver"
+    context = multiprocessing.get_context(method)
+    if method == "forkserver":
+        context.set_forkserver_preload(["helpers.preprocess"])
+    chunk = max(1, -(-len(sources) // (workers * 8)))
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        return iter(list(pool.map(functools.partial(_attempt, prepare), sources, chunksize=chunk)))
+
+
 def prepare_inputs(
-    sources: Iterable[Any], prepare: Callable[[Any], Any], answer: Callable[..., Any]
+    sources: Iterable[Any],
+    prepare: Callable[[Any], Any],
+    answer: Callable[..., Any],
+    workers: int | None = None,
 ) -> tuple[list[Any], list[tuple[int, Any]]]:
     """Run `prepare` on each source; a source it rejects gets `answer(source=..., error=...)`.
 
     Returns one placeholder answer per source (in order) and, for the sources
     that were prepared, their index with what `prepare` returned.
     """
+    sources = list(sources)
     results: list[Any] = []
     ready: list[tuple[int, Any]] = []
-    for source in sources:
+    for source, (ok, value) in zip(sources, map_inputs(prepare, sources, workers), strict=True):
         name = str(source) if isinstance(source, str | os.PathLike) else f"<{type(source).__name__}>"
-        try:
-            ready.append((len(results), prepare(source)))
+        if ok:
+            ready.append((len(results), value))
             results.append(answer(source=name))
-        except ImageError as exc:
-            results.append(answer(source=name, error=str(exc)))
+        else:
+            results.append(answer(source=name, error=value))
     return results, ready
 
 
-def predict_images(model: Any, sources: Iterable[Any], top_k: int = 3) -> list[Prediction]:
+def predict_images(
+    model: Any, sources: Iterable[Any], top_k: int = 3, workers: int | None = None
+) -> list[Prediction]:
     """Preprocess and predict many images in one batch; a bad input gets an error, the rest go on."""
-    results, ready = prepare_inputs(sources, lambda source: preprocess_image(source).image, Prediction)
+    results, ready = prepare_inputs(sources, prepare_digit, Prediction, workers)
     if ready:
         probabilities = predict_probabilities(model, np.stack([image for _, image in ready]))
         for (index, _), row in zip(ready, probabilities, strict=True):
@@ -248,11 +336,11 @@ def predict_image(model: Any, source: Any, top_k: int = 3) -> Prediction:
     return predict_images(model, [source], top_k)[0]
 
 
-def predict_numbers(model: Any, sources: Iterable[Any], top_k: int = 3) -> list[NumberPrediction]:
+def predict_numbers(
+    model: Any, sources: Iterable[Any], top_k: int = 3, workers: int | None = None
+) -> list[NumberPrediction]:
     """Read each image as a row of digits, left to right; all digits go through the model in one batch."""
-    results, ready = prepare_inputs(
-        sources, lambda source: [digit.image for digit in split_digits(source)], NumberPrediction
-    )
+    results, ready = prepare_inputs(sources, prepare_number, NumberPrediction, workers)
     if ready:
         probabilities = predict_probabilities(model, np.stack([image for _, row in ready for image in row]))
         rows = iter(probabilities)
@@ -356,18 +444,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     cmd.add_argument(
         "--number", action="store_true", help="read each image as a row of digits (e.g. 2024), left to right"
     )
+    cmd.add_argument(
+        "--keras", action="store_true", help="answer with the Keras model even where its LiteRT copy is there"
+    )
+    cmd.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="preprocess on N processes (default: all cores)",
+    )
+    cmd.add_argument("--verbose", action="store_true", help="say which model file answers, and why")
     cmd.add_argument("--debug", action="store_true", help="show tracebacks")
     args = parser.parse_args(argv)
     try:
-        if not args.debug and not str(args.model or "").endswith(".tflite"):
-            with _native_stderr_silenced():  # TensorFlow's C++ start-up lines are noise here
+        model_file, why = choose_model_file(args.model, keras=args.keras)
+        if args.verbose:
+            print(f"digits: {why}", file=sys.stderr)
+        if not args.debug and model_file.suffix != ".tflite":
+            with native_stderr_silenced():  # TensorFlow's C++ start-up lines are noise here
                 import keras  # noqa: F401
-        model = load_model(args.model)
+        model = load_model(model_file)
         inputs = expand_inputs(args.paths)
         files = [item for item in inputs if isinstance(item, Path)]
         results: list[Prediction] | list[NumberPrediction]
         if args.number:
-            read = iter(predict_numbers(model, files, args.top_k))
+            read = iter(predict_numbers(model, files, args.top_k, args.workers))
             results = [
                 NumberPrediction(source=item.source, error=item.error)
                 if isinstance(item, Prediction)
@@ -375,7 +477,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for item in inputs
             ]
         else:
-            predicted = iter(predict_images(model, files, args.top_k))
+            predicted = iter(predict_images(model, files, args.top_k, args.workers))
             results = [item if isinstance(item, Prediction) else next(predicted) for item in inputs]
     except (ModelError, ImageError) as exc:
         if args.debug:
@@ -392,7 +494,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 @contextlib.contextmanager
-def _native_stderr_silenced() -> Iterator[None]:
+def native_stderr_silenced() -> Iterator[None]:
     """Send file descriptor 2 to /dev/null for the duration (C++ logging ignores sys.stderr)."""
     sys.stderr.flush()
     saved = os.dup(2)

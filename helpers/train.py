@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from helpers.artifacts import save_json, write_atomic
 from helpers.config import PROJECT_ROOT, RunPaths, TrainConfig
 from helpers.data import Split
 from helpers.evaluate import choose_threshold, fit_temperature
+from helpers.export import export_litert
 from helpers.models import build_model, combine_models, count_parameters, fold_temperature
 from helpers.pausepoints import pause_here, requested
 from helpers.predict import predict_probabilities, set_threshold
@@ -223,6 +225,38 @@ class RecomputeBatchNorm(keras.callbacks.Callback):
         recompute_batchnorm(self.model, self.images)
 
 
+class ProgressCallback(keras.callbacks.Callback):
+    """Report training to a user interface: `on_batch(batch)` every `every` batches,
+    `on_epoch(epoch, history)` after each epoch; stop after the batch where `should_stop()`."""
+
+    def __init__(
+        self,
+        on_batch: Callable[[int], None],
+        on_epoch: Callable[[int, dict[str, list[float]]], None],
+        should_stop: Callable[[], bool],
+        every: int = 10,
+    ) -> None:
+        super().__init__()
+        self.on_batch, self.on_epoch, self.should_stop, self.every = on_batch, on_epoch, should_stop, every
+        self.history: dict[str, list[float]] = {}
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self.on_batch(0)
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if batch % self.every == 0:  # a widget message per batch would flood the browser
+            self.on_batch(batch + 1)
+        if self.should_stop():
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(float(value))
+        self.on_epoch(epoch, self.history)
+        if self.should_stop():
+            self.model.stop_training = True
+
+
 def make_callbacks(
     config: TrainConfig, checkpoint: Path, verbose: bool = True, batchnorm_images: np.ndarray | None = None
 ) -> list[keras.callbacks.Callback]:
@@ -314,6 +348,7 @@ def train_model(
     data_sha256: str | None = None,
     extra_callbacks: list[keras.callbacks.Callback] | None = None,
     verbose: bool = True,
+    export: bool = True,
 ) -> TrainResult:
     """Train `config.model`, keep the best epoch by validation accuracy, save it and its record.
 
@@ -321,7 +356,8 @@ def train_model(
     `config.seed`, +1, ...) and saves one model that averages them; `history` is
     the first member's. The model goes to `paths.model_file` and the record to
     `paths.record_file`, both replaced atomically, so an interrupted run leaves
-    the previous model intact.
+    the previous model intact. With `export`, its LiteRT copy goes beside it
+    (`helpers.export.export_litert`), described in the record's `"litert"`.
     """
     if config.batch_size > len(split.y_train):
         raise ValueError(
@@ -362,6 +398,7 @@ def train_model(
         if verbose:
             say(describe_threshold(threshold))
         write_atomic(paths.model_file, best.save)
+        litert = export_litert(best, paths.model_file, split.x_val, split.y_val) if export else None
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     record = make_record(
@@ -377,6 +414,8 @@ def train_model(
     )
     record["confidence_threshold"] = threshold
     record["temperature"] = temperature
+    if litert is not None:
+        record["litert"] = litert
     if len(members) > 1:
         record["members"] = [
             {

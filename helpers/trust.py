@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 from helpers.config import PROJECT_ROOT, RunPaths
 from helpers.corrupt import CORRUPTIONS, corrupt
 from helpers.predict import load_model, predict_probabilities
+from helpers.saliency import attribution_rgb, occlusion_map  # noqa: F401  (the chapter imports them from here)
 
 ECE_BINS = 15
 """Equal-width confidence bins of the expected calibration error (Guo et al., 2017)."""
@@ -88,25 +89,6 @@ def integrated_gradients(
     for alpha in alphas:
         total += input_gradients(model, alpha * images, classes)
     return images * total / steps
-
-
-def occlusion_map(
-    model: keras.Model, image: np.ndarray, label: int, patch: int = 6, stride: int = 2
-) -> np.ndarray:
-    """How much the probability of `label` drops when a patch x patch square is blacked out,
-    centred on each pixel (averaged over the placements that cover it)."""
-    base = float(model(image[None], training=False).numpy()[0, label])
-    starts = range(0, 28 - patch + 1, stride)
-    corners = [(r, c) for r in starts for c in starts]
-    batch = np.repeat(image[None], len(corners), axis=0)
-    for i, (r, c) in enumerate(corners):
-        batch[i, r : r + patch, c : c + patch] = 0.0
-    drops = base - model(batch, training=False).numpy()[:, label]
-    heat, cover = np.zeros((28, 28)), np.zeros((28, 28))
-    for drop, (r, c) in zip(drops, corners, strict=True):
-        heat[r : r + patch, c : c + patch] += drop
-        cover[r : r + patch, c : c + patch] += 1
-    return heat / np.maximum(cover, 1)
 
 
 def inner_network(model: keras.Model) -> keras.Model:
@@ -195,19 +177,6 @@ def attack_accuracy(
         predicted = model(adversarial, training=False).numpy().argmax(axis=1)
         result[float(epsilon)] = float((predicted == labels).mean())
     return result
-
-
-def attribution_rgb(image: np.ndarray, heat: np.ndarray) -> np.ndarray:
-    """An attribution map coloured over its grey image: red where a pixel pushed the answer up,
-    blue where it pushed it down, grey elsewhere; (H, W, 3) floats in [0, 1]."""
-    grey = np.squeeze(image).astype(np.float32) * 0.45
-    heat = np.squeeze(heat)
-    scaled = heat / (float(np.abs(heat).max()) or 1.0)
-    rgb = np.repeat(grey[..., None], 3, axis=2)
-    rgb[..., 0] += np.clip(scaled, 0, 1) * 0.55
-    rgb[..., 2] += np.clip(-scaled, 0, 1) * 0.55
-    rgb[..., 1] -= np.abs(scaled) * grey * 0.5
-    return np.clip(rgb, 0.0, 1.0)
 
 
 OTHER_MODELS = {

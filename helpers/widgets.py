@@ -17,24 +17,32 @@ import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
-import keras
-import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
-from matplotlib.figure import Figure
 from PIL import Image
 
 from helpers.config import PROJECT_ROOT, TrainConfig, model_names, run_paths
 from helpers.data import load_mnist, relative_to_project, split_train_val
-from helpers.evaluate import Evaluation
-from helpers.plots import plot_predictions, plot_preprocess_steps, plot_training_history
-from helpers.predict import load_model, make_prediction, predict_probabilities, threshold_of
-from helpers.preprocess import ImageError, preprocess_image
+from helpers.predict import (
+    choose_model_file,
+    load_model,
+    make_prediction,
+    predict_probabilities,
+    threshold_of,
+)
+from helpers.preprocess import ImageError, digit_size, preprocess_image
+from helpers.saliency import attribution_rgb, occlusion_map
 from helpers.samples import PAD_PEN, PAD_SIZE, draw_pen_stroke
-from helpers.trust import attribution_rgb, integrated_gradients
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from helpers.evaluate import Evaluation
+
+# TensorFlow (training), matplotlib and seaborn (figures) are imported where they are first
+# needed: the web app's drawing pad is on screen before any of them has loaded.
 
 WIDGET_RUNS = PROJECT_ROOT / "build" / "widget-runs"
 """Where the training panel's runs go: never over `models/best_model.keras`."""
@@ -50,6 +58,8 @@ def show_figure(output: w.Output, figure: Figure) -> None:
     It sets the widget's outputs directly rather than using `with output:`, which
     does not work from the training thread.
     """
+    import matplotlib.pyplot as plt
+
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
     plt.close(figure)
@@ -57,33 +67,6 @@ def show_figure(output: w.Output, figure: Figure) -> None:
     output.outputs = (
         {"output_type": "display_data", "data": {"image/png": png, "text/plain": "<Figure>"}, "metadata": {}},
     )
-
-
-class LiveProgress(keras.callbacks.Callback):
-    """Moves the panel's progress bars, redraws its chart each epoch, and obeys its Stop button."""
-
-    def __init__(self, panel: TrainingPanel) -> None:
-        super().__init__()
-        self.panel = panel
-        self.history: dict[str, list[float]] = {}
-
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        self.panel.batch_bar.value = 0
-
-    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        if batch % 10 == 0:  # a widget message per batch would flood the browser
-            self.panel.batch_bar.value = batch + 1
-        if self.panel.stop_requested:
-            self.model.stop_training = True
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        for key, value in (logs or {}).items():
-            self.history.setdefault(key, []).append(float(value))
-        self.panel.epoch_bar.value = epoch + 1
-        self.panel.batch_bar.value = self.panel.batch_bar.max
-        self.panel.draw_chart(self.history)
-        if self.panel.stop_requested:
-            self.model.stop_training = True
 
 
 class TrainingPanel:
@@ -197,11 +180,10 @@ class TrainingPanel:
             )
         run_dir = self.runs_dir / f"run-{len(self.runs) + 1}-{time.strftime('%H%M%S')}"
         from helpers.models import loss_floor  # TensorFlow-heavy: only when training
-        from helpers.train import train_model
+        from helpers.train import ProgressCallback, train_model
 
         self.loss_floor = loss_floor(config.label_smoothing)
-
-        progress = LiveProgress(self)
+        progress = ProgressCallback(self._batch_done, self._epoch_done, lambda: self.stop_requested)
         began = time.perf_counter()
         result = train_model(config, split, run_paths(run_dir), extra_callbacks=[progress], verbose=False)
         row = {
@@ -220,6 +202,8 @@ class TrainingPanel:
         }
         self.runs.append(row)
         self.last_run_dir = run_dir
+        import pandas as pd
+
         self.table.value = pd.DataFrame(self.runs).to_html(index=False)
         self.status.value += (
             f"<br>Done: validation accuracy <b>{row['val accuracy']:.2%}</b> in {row['seconds']:.0f} s"
@@ -250,8 +234,18 @@ class TrainingPanel:
         self.stop_requested = True
         self.status.value = "Stopping after this batch ..."
 
+    def _batch_done(self, batch: int) -> None:
+        self.batch_bar.value = batch
+
+    def _epoch_done(self, epoch: int, history: dict[str, list[float]]) -> None:
+        self.epoch_bar.value = epoch + 1
+        self.batch_bar.value = self.batch_bar.max
+        self.draw_chart(history)
+
     def draw_chart(self, history: dict[str, list[float]]) -> None:
         """Redraw the loss and accuracy curves so far."""
+        from helpers.plots import plot_training_history
+
         self.figure = plot_training_history(history, loss_floor=self.loss_floor)
         show_figure(self.chart, self.figure)
 
@@ -270,6 +264,8 @@ class TrainingPanel:
             raise ValueError(f"{target.name} exists already; choose another name")
         self.models_dir.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source.model_file, target)
+        if source.model_file.with_suffix(".tflite").is_file():  # the fast copy the CLI answers with
+            shutil.copyfile(source.model_file.with_suffix(".tflite"), target.with_suffix(".tflite"))
         shutil.copyfile(source.record_file, target.with_suffix(".json"))
         return target
 
@@ -323,6 +319,8 @@ class ErrorExplorer:
             self.figure = None
             self.output.outputs = ()
             return
+        from helpers.plots import plot_predictions
+
         titles = [f"#{i}: true {t}" for i in shown]
         self.figure = plot_predictions(
             self.images[shown], self.evaluation.probabilities[shown], titles,
@@ -331,8 +329,20 @@ class ErrorExplorer:
         show_figure(self.output, self.figure)
 
 
+PAD_MIN_EXTENT = 0.2
+"""Ink whose box spans less than this share of the pad is too small to read as a digit: a dot or
+a dash. Real canvas drawings (real_dev) span at least 0.29 of theirs."""
+PAD_TOO_SMALL = "Too small to read: draw a digit that fills more of the box."
+
+
 class DrawingPad:
-    """Draw a digit with the mouse, or upload an image; see the preprocessing and the top 3."""
+    """Draw a digit with the mouse, or upload an image; see the preprocessing and the top 3.
+
+    The pad holds what it shows: `paper` gets each stroke as the canvas does,
+    and a stroke ends (and is read) when the button is released or the mouse
+    leaves the canvas. `model` is any model `load_model` returns; the app gives
+    it the LiteRT copy, which answers without TensorFlow.
+    """
 
     SIZE = PAD_SIZE
     PEN = PAD_PEN
@@ -349,7 +359,7 @@ class DrawingPad:
         self.looked = w.ToggleButton(
             description="Where it looked",
             icon="eye",
-            tooltip="Colour the 28x28 input by how much each pixel pushed the answer (integrated gradients)",
+            tooltip="Colour the 28x28 input by how much covering each part lowers the answer (occlusion)",
         )
         self.output = w.Output()
         self.figure: Figure | None = None
@@ -360,7 +370,8 @@ class DrawingPad:
         self.canvas.on_client_ready(self._replay)
         self.canvas.on_mouse_down(self._down)
         self.canvas.on_mouse_move(self._move)
-        self.canvas.on_mouse_up(self._up)
+        self.canvas.on_mouse_up(self._end_stroke)
+        self.canvas.on_mouse_out(self._end_stroke)  # released outside, or left the pad: the stroke ends
         self.clear_button.on_click(lambda _: self.clear())
         self.upload.observe(lambda change: self._uploaded(change["new"]), names="value")
         self.looked.observe(lambda _: self.show_steps(), names="value")
@@ -373,9 +384,10 @@ class DrawingPad:
         )
 
     def clear(self) -> None:
-        """Wipe the pad (white paper) and its answer."""
+        """Wipe the pad (white paper), its answer and its figure."""
         self.paper = Image.new("L", (self.SIZE, self.SIZE), 255)
-        self.prediction, self.saliency, self._steps = None, None, None
+        self._forget()
+        self._stroke = []
         self.answer.value = PAD_PROMPT
         self.canvas.fill_style = "white"
         self.canvas.fill_rect(0, 0, self.SIZE, self.SIZE)
@@ -386,17 +398,27 @@ class DrawingPad:
         points = [(float(x), float(y)) for x, y in points]
         self.canvas.stroke_lines(points * (2 if len(points) == 1 else 1))
         draw_pen_stroke(self.paper, points, self.PEN)
-        self.predict(self.paper)
+        self.predict(self.paper, on_pad=True)
 
-    def predict(self, source: Any) -> None:
-        """Preprocess `source`, show every step and the top-3 probabilities."""
+    def predict(self, source: Any, on_pad: bool = False) -> None:
+        """Preprocess `source`, show every step and the top-3 probabilities.
+
+        Ink drawn `on_pad` that spans less than `PAD_MIN_EXTENT` of it gets a
+        request to draw a digit, not an answer.
+        """
         try:
-            steps = preprocess_image(source).steps
+            result = preprocess_image(source)
         except ImageError as exc:
-            self.prediction, self.figure, self.saliency, self._steps = None, None, None, None
-            self.answer.value = f"<span style='color:#b00'>{exc}</span>"
+            self._forget()
+            message = PAD_TOO_SMALL if on_pad and "a dot" in str(exc) else str(exc)
+            self.answer.value = f"<span style='color:#b00'>{message}</span>"
             return
-        probabilities = predict_probabilities(self.model, steps["28x28"][None])[0]
+        steps = result.steps
+        if on_pad and digit_size(steps["cleaned"] > 0) < PAD_MIN_EXTENT * max(steps["cleaned"].shape):
+            self._forget()
+            self.answer.value = f"<span style='color:#b00'>{PAD_TOO_SMALL}</span>"
+            return
+        probabilities = predict_probabilities(self.model, result.image[None])[0]
         self.prediction = make_prediction("pad", probabilities, 3, threshold_of(self.model))
         tops = ", ".join(f"{d}: {q:.1%}" for d, q in self.prediction.top_k)
         unsure = " (unsure)" if self.prediction.flagged else ""
@@ -405,19 +427,23 @@ class DrawingPad:
         self.show_steps()
 
     def show_steps(self) -> None:
-        """Draw the preprocessing steps; with "Where it looked" on, also the saliency over the input."""
+        """Draw the preprocessing steps; with "Where it looked" on, also the occlusion map over the input."""
         if self._steps is None or self.prediction is None:
             return
+        from helpers.plots import plot_preprocess_steps
+
         steps, self.saliency = dict(self._steps), None
         if self.looked.value:
-            if not isinstance(self.model, keras.Model):
-                self.answer.value += "<br><i>Where it looked needs a Keras model, not a .tflite one.</i>"
-            else:
-                image = steps["28x28"].reshape(1, 28, 28, 1).astype(np.float32)
-                self.saliency = integrated_gradients(self.model, image, [self.prediction.digit])[0, ..., 0]
-                steps["where it looked"] = attribution_rgb(image, self.saliency)
+            image = steps["28x28"]
+            self.saliency = occlusion_map(self.model, image, int(self.prediction.digit))
+            steps["where it looked"] = attribution_rgb(image, self.saliency)
         self.figure = plot_preprocess_steps(steps, caption=f"read as {self.prediction.digit}")
         show_figure(self.output, self.figure)
+
+    def _forget(self) -> None:
+        """Drop the answer and its figure."""
+        self.prediction, self.figure, self.saliency, self._steps = None, None, None, None
+        self.output.outputs = ()
 
     def _set_pen(self) -> None:
         """The canvas pen: the pad's width, with round ends and joins."""
@@ -443,10 +469,12 @@ class DrawingPad:
             self.canvas.stroke_line(*self._stroke[-1], x, y)
             self._stroke.append((x, y))
 
-    def _up(self, x: float, y: float) -> None:
+    def _end_stroke(self, x: float, y: float) -> None:
+        """The button went up, or the mouse left the pad: draw the stroke on the paper and read it."""
         if self._stroke:
-            self.draw_stroke([*self._stroke, (x, y)])
-        self._stroke = []
+            stroke, self._stroke = self._stroke, []
+            inside = (min(max(x, 0.0), self.SIZE - 1.0), min(max(y, 0.0), self.SIZE - 1.0))
+            self.draw_stroke([*stroke, inside])
 
     def _uploaded(self, files: Sequence[dict[str, Any]]) -> None:
         if files:
@@ -454,15 +482,28 @@ class DrawingPad:
 
 
 def make_app(run_dir: str = "") -> w.Widget:
-    """The web app that `make app` serves: the drawing pad and the training panel, in two tabs."""
+    """The web app that `make app` serves: the drawing pad, and the training panel in a second tab.
+
+    The pad answers with the LiteRT copy of the model where there is one, so the
+    page is ready before TensorFlow loads; TensorFlow is imported only when the
+    Train tab is first opened, which builds the panel then.
+    """
     model_file = run_paths(run_dir).model_file
     if not model_file.is_file():
         return w.HTML(
             f"<b>No trained model at {relative_to_project(model_file)}.</b> Run <code>make all</code> first."
         )
-    pad = DrawingPad(load_model(model_file))
-    mnist = load_mnist()
-    panel = TrainingPanel(mnist.x_train, mnist.y_train)
-    tabs = w.Tab([pad.widget, panel.widget])
+    answering, _ = choose_model_file(model_file)
+    pad = DrawingPad(load_model(answering))
+    training = w.VBox([w.HTML("Loading TensorFlow and MNIST for training ...")])
+    tabs = w.Tab([pad.widget, training])
     tabs.titles = ("Draw or upload", "Train")
+
+    def opened(change: dict[str, Any]) -> None:
+        if change["new"] == 1 and not hasattr(tabs, "panel"):
+            mnist = load_mnist()
+            tabs.panel = TrainingPanel(mnist.x_train, mnist.y_train)
+            training.children = (tabs.panel.widget,)
+
+    tabs.observe(opened, names="selected_index")
     return tabs

@@ -147,3 +147,20 @@ def test_benchmark_json_holds_no_machine_paths(quick):
     for written in (text, committed):
         assert str(PROJECT_ROOT) not in written
         assert not re.search(r'"/(home|root|tmp|work|check|Users)/', written)
+
+
+def test_the_command_line_is_measured_cold_on_both_paths(quick):
+    cli = quick["cli"]
+    lite, keras = cli["paths"]["LiteRT"], cli["paths"]["Keras"]
+    assert cli["scans"] == 200 and len(lite["one_image_wall_s"]) == cli["repeats"] == 3
+    for path in (lite, keras):
+        assert path["one_image_digit"] == 3  # data/samples/3_blue_ink.jpg
+        assert path["folder_accuracy"] > 0.8 and path["folder_images_per_s"] > 0
+        assert 20 < path["one_image_peak_mb"] < 2000
+    assert lite["one_image_peak_mb"] < keras["one_image_peak_mb"]  # no TensorFlow in the LiteRT process
+    assert cli["same_folder_answers"] >= 0.99
+    markdown = (run_paths("build/bench-quick").outputs / "benchmarks.md").read_text()
+    assert (
+        f"| 16x16 scans beyond start-up | >= 500 images/s | {lite['folder_images_per_s']:,.0f} images/s |"
+        in markdown
+    )

@@ -24,7 +24,8 @@ def test_model_and_record_files_exist(tiny_run):
 
 
 def test_no_temporary_training_folder_is_left(tiny_run):
-    assert sorted(p.name for p in tiny_run.paths.models.iterdir()) == ["best_model.json", "best_model.keras"]
+    names = sorted(p.name for p in tiny_run.paths.models.iterdir())
+    assert names == ["best_model.json", "best_model.keras", "best_model.tflite"]
 
 
 def test_record_file_equals_returned_record(tiny_run):
@@ -204,7 +205,11 @@ def test_ensemble_run_saves_one_averaging_model(tmp_path, tiny_run):
     accuracy = float((predict_probabilities(loaded, split.x_val).argmax(axis=1) == split.y_val).mean())
     assert record["validation"]["accuracy"] == pytest.approx(accuracy, abs=1e-6)
     assert record["validation"]["accuracy"] > 0.6
-    assert sorted(p.name for p in paths.models.iterdir()) == ["best_model.json", "best_model.keras"]
+    assert sorted(p.name for p in paths.models.iterdir()) == [
+        "best_model.json",
+        "best_model.keras",
+        "best_model.tflite",
+    ]
 
 
 def test_record_holds_a_confidence_threshold_chosen_on_validation(tiny_run, tiny_model):

@@ -7,9 +7,11 @@ of 02_train and 04_infer in Debian's Chromium (driven by Playwright, pointed at
 runs every cell, and checks that the sliders, the Train button and the drawing
 canvas rendered. In 02 it presses Train and waits for the run table; in 04 it
 draws a stroke on the canvas and waits for an answer. Then it starts the web app
-with `make app` (Voilà), checks that it listens on localhost only, draws a 1 with
-the mouse and asserts the answer, and opens the training tab. Last it opens
-outputs/report.html. Screenshots go to outputs/browser/.
+with `make app` (Voilà), checks that it listens on localhost only, times how soon
+it is ready to draw, draws a 1 with the mouse and asserts the answer, then a
+click, a dash and a stroke released outside the pad, and opens the training tab.
+Last it opens outputs/report.html. Every page may ask this machine only: a
+request to any other fails the check. Screenshots go to outputs/browser/.
 
 Run with `make e2e`; exits 1 with a one-line reason if any check fails.
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import secrets
 import shutil
@@ -232,25 +235,95 @@ def listening_addresses(process: subprocess.Popen) -> set[str]:
     }
 
 
+def ink_on(canvas) -> int:
+    """Dark pixels on the canvas, as the browser draws it."""
+    return canvas.evaluate(
+        """c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                  let dark = 0; for (let i = 0; i < d.length; i += 4) if (d[i] < 128 && d[i + 3] > 0) dark++;
+                  return dark; }"""
+    )
+
+
+def check_pad_with_the_mouse(page, canvas) -> dict[str, float]:
+    """A click and a dash are asked for a digit; a stroke released outside the pad is read and
+    ends there; Clear clears the figure; "Where it looked" answers. Returns its seconds."""
+    box = canvas.bounding_box()
+    x, y, side = box["x"], box["y"], box["width"]
+    figures = page.locator(".widget-output img")
+    for name, points in (("a click", [(0.5, 0.5)]), ("a short dash", [(0.45, 0.5), (0.52, 0.5)])):
+        page.get_by_role("button", name="Clear").first.click()
+        page.mouse.move(x + side * points[0][0], y + side * points[0][1])
+        page.mouse.down()
+        for px, py in points[1:]:
+            page.mouse.move(x + side * px, y + side * py, steps=3)
+        page.mouse.up()
+        page.get_by_text("Too small to read").first.wait_for(timeout=30_000)
+        if figures.count():
+            raise CheckFailedError(f"the app answered {name} on the pad with a figure")
+    page.get_by_role("button", name="Clear").first.click()
+    page.mouse.move(x + side * 0.5, y + side * 0.2)
+    page.mouse.down()
+    for step in range(1, 13):  # down the pad and out of its bottom edge, the button still held
+        page.mouse.move(x + side * 0.5, y + side * (0.2 + 0.08 * step))
+    page.mouse.up()  # released outside the canvas
+    page.locator(".widget-html-content b[style*='font-size']").first.wait_for(timeout=30_000)
+    drawn = ink_on(canvas)
+    page.mouse.move(x + side * 0.2, y + side * 0.3)  # back over the pad, the button up
+    page.mouse.move(x + side * 0.3, y + side * 0.4, steps=5)
+    if ink_on(canvas) != drawn:
+        raise CheckFailedError("moving over the pad after a release outside it kept drawing")
+    shown = "() => [...document.querySelectorAll('.widget-output img')].map(i => i.src).join()"
+    before = page.evaluate(shown)
+    began = time.monotonic()
+    page.get_by_role("button", name="Where it looked").first.click()
+    changed = f"before => ({shown})() !== before && ({shown})() !== ''"
+    page.wait_for_function(changed, arg=before, timeout=30_000)
+    looked = time.monotonic() - began
+    page.get_by_role("button", name="Clear").first.click()
+    page.wait_for_function(f"() => ({shown})() === ''", timeout=10_000)
+    print(f"browser check: the app refused a click and a dash, read a stroke released outside the pad, "
+          f"drew where it looked in {looked:.1f} s, and Clear cleared its figure")  # fmt: skip
+    return {"where_it_looked_s": round(looked, 2)}
+
+
 def check_app(page, base: str, app: subprocess.Popen) -> None:
-    """The web app: localhost only; a 1 drawn with the mouse is read as 1; the training tab renders."""
+    """The web app: localhost only; ready to draw soon; a 1 drawn with the mouse is read as 1; dots,
+    dashes and strokes that leave the pad; the training tab renders when opened."""
     addresses = listening_addresses(app)
     if not addresses or not addresses <= {"127.0.0.1", "::1"}:
         raise CheckFailedError(f"the app listens on {sorted(addresses)}, not on localhost only")
+    began = time.monotonic()
     page.goto(base)
     canvas = page.locator("canvas")
-    canvas.first.wait_for(timeout=180_000)  # the app's kernel loads TensorFlow and the model first
+    canvas.first.wait_for(timeout=180_000)
+    page.get_by_text("Draw a digit in the box, or upload").first.wait_for(timeout=60_000)
+    ready = time.monotonic() - began
+    print(f"browser check: the app was ready to draw {ready:.1f} s after the page opened (goal: 5 s)")
     answer = draw_a_one(page, canvas.first)
     page.screenshot(path=str(SHOTS / "app_drawing_pad.png"), full_page=True)
     if not answer.strip().startswith("1"):
         raise CheckFailedError(f"the app read a 1 drawn with the mouse as {answer!r}")
     print(f"browser check: the app read the 1 drawn with the mouse as {answer}")
+    timings = {"ready_to_draw_s": round(ready, 2), **check_pad_with_the_mouse(page, canvas.first)}
+    (SHOTS / "app_timings.json").write_text(json.dumps(timings, indent=2) + "\n")
     page.locator(".lm-TabBar-tab", has_text="Train").first.click()
-    page.get_by_role("button", name="Train").first.wait_for(timeout=30_000)
+    page.get_by_role("button", name="Train").first.wait_for(timeout=120_000)  # TensorFlow loads now
     sliders = page.locator(".widget-slider, .jupyter-widget-slider, .widget-hslider")
     if sliders.count() < 4:
         raise CheckFailedError(f"the app's training tab shows {sliders.count()} sliders, not the panel")
     page.screenshot(path=str(SHOTS / "app_training_panel.png"), full_page=True)
+
+
+LOCAL = ("http://127.0.0.1", "http://localhost", "ws://127.0.0.1", "ws://localhost", "file:", "data:")
+"""What a page may ask for: this machine, and what the page holds itself (blob: URLs too)."""
+
+
+def refuse_other_machines(page, seen: list[str]) -> None:
+    """Note every request the page makes to anything but this machine (fails the check at the end)."""
+    page.on(
+        "request",
+        lambda request: None if request.url.startswith((*LOCAL, "blob:")) else seen.append(request.url),
+    )
 
 
 TAUGHT_IN_02 = ("layers.Conv2D(", "model.compile(", "model.fit(", "build_compact_cnn", "augment_batch")
@@ -318,6 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     for old in [] if args.only_report else SHOTS.glob("*.png"):  # a screenshot on disk comes from this run
         old.unlink()
     lab = app = None
+    elsewhere: list[str] = []
     try:
         checks = []
         if not args.only_report:
@@ -338,11 +412,14 @@ def main(argv: list[str] | None = None) -> int:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            refuse_other_machines(page, elsewhere)
             if lab is not None:
                 page.goto(f"{base}/lab?token={token}")
             for name, check in checks:
                 began = time.monotonic()
                 check()
+                if elsewhere:
+                    raise CheckFailedError(f"{name}: the page asked another machine for {elsewhere[0]}")
                 print(f"browser check: {name}: ok ({time.monotonic() - began:.0f} s)", flush=True)
             browser.close()
     except (CheckFailedError, PlaywrightError) as exc:

@@ -1,0 +1,133 @@
+"""`digits predict` as a user runs it: a cold process per call, on one photo and on a folder of scans.
+
+Each path is timed by wall clock around a fresh process (median of `repeats`),
+with its peak memory (`benchmarks.peak_memory`):
+
+- LiteRT: the default, the `.tflite` copy beside the model, preprocessing on all cores;
+- Keras: `--keras --workers 1`, the `.keras` model on one core, as `digits predict` ran before
+  it had a LiteRT copy and a process pool.
+
+A folder's rate is counted beyond start-up: (images - 1) / (folder time - one-image time).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from helpers.artifacts import load_json
+from helpers.config import PROJECT_ROOT
+from helpers.data import load_semeion
+
+PATHS = {"LiteRT": [], "Keras": ["--keras", "--workers", "1"]}
+"""The command-line options of each path, after `digits predict INPUT --model MODEL --json`."""
+ONE_IMAGE = PROJECT_ROOT / "data" / "samples" / "3_blue_ink.jpg"
+
+
+def run_cold(model_file: Path, inputs: Path, options: list[str], report: Path) -> tuple[float, float, list]:
+    """One fresh `digits predict` process: its wall seconds, peak MB and answers."""
+    command = [sys.executable, "-m", "benchmarks.peak_memory", str(report), "helpers.predict"]
+    command += ["predict", str(inputs), "--model", str(model_file), "--json", *options]
+    began = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, timeout=1800, check=True)
+    seconds = time.perf_counter() - began
+    return seconds, load_json(report)["peak_rss_mb"], json.loads(done.stdout)
+
+
+def write_scans(folder: Path, count: int) -> list[int]:
+    """`count` Semeion scans (16x16, black on white, cycled through its 1,593) as PNG files; their labels."""
+    folder.mkdir(parents=True, exist_ok=True)
+    semeion = load_semeion()
+    labels = []
+    for i in range(count):
+        j = i % len(semeion.labels)
+        Image.fromarray(255 - np.asarray(semeion.sources[j], dtype=np.uint8)).save(folder / f"{i:05d}.png")
+        labels.append(int(semeion.labels[j]))
+    return labels
+
+
+def bench_cli(model_file: Path, workdir: Path, repeats: int = 3, scans: int = 2000) -> dict[str, Any]:
+    """Cold `digits predict` on one photo and on a folder of `scans` 16x16 scans, per path."""
+    folder = workdir / "scans"
+    labels = write_scans(folder, scans)
+    results: dict[str, Any] = {"image": ONE_IMAGE.name, "scans": scans, "repeats": repeats, "paths": {}}
+    for name, options in PATHS.items():
+        print(f"== digits predict, {name}: one image x {repeats}, then {scans:,} scans", flush=True)
+        ones = [run_cold(model_file, ONE_IMAGE, options, workdir / "one.json") for _ in range(repeats)]
+        folder_seconds, folder_peak, answers = run_cold(model_file, folder, options, workdir / "folder.json")
+        one_seconds = statistics.median(s for s, _, _ in ones)
+        read = [a["digit"] for a in answers]
+        results["paths"][name] = {
+            "options": options,
+            "one_image_wall_s": [round(s, 3) for s, _, _ in ones],
+            "one_image_wall_median_s": round(one_seconds, 3),
+            "one_image_peak_mb": max(peak for _, peak, _ in ones),
+            "one_image_digit": ones[0][2][0]["digit"],
+            "folder_wall_s": round(folder_seconds, 2),
+            "folder_peak_mb": folder_peak,
+            "folder_images_per_s": round((scans - 1) / max(folder_seconds - one_seconds, 1e-9), 1),
+            "folder_accuracy": float(np.mean(np.array(read) == np.array(labels))),
+            "folder_answers": read,
+        }
+    lite, keras = results["paths"]["LiteRT"], results["paths"]["Keras"]
+    results["same_folder_answers"] = float(
+        np.mean(np.array(lite["folder_answers"]) == keras["folder_answers"])
+    )
+    for path in results["paths"].values():
+        del path["folder_answers"]
+    results["one_image_speedup"] = round(
+        keras["one_image_wall_median_s"] / lite["one_image_wall_median_s"], 2
+    )
+    results["one_image_memory_ratio"] = round(lite["one_image_peak_mb"] / keras["one_image_peak_mb"], 3)
+    results["folder_speedup"] = round(lite["folder_images_per_s"] / keras["folder_images_per_s"], 2)
+    return results
+
+
+def cli_lines(cli: dict[str, Any], goals: dict[str, float]) -> list[str]:
+    """The command-line figures as Markdown: a table per path, then the ratios and goals."""
+    lines = [
+        f"`digits predict` in a cold process (median of {cli['repeats']}; one photo, `{cli['image']}`; "
+        f"then a folder of {cli['scans']:,} Semeion 16x16 scans, rate beyond start-up):",
+        "",
+        "| path | options | one image: wall | peak memory | folder: images/s | folder accuracy |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, p in cli["paths"].items():
+        options = " ".join(p["options"]) or "(default)"
+        lines.append(
+            f"| {name} | `{options}` | {p['one_image_wall_median_s']:.2f} s | "
+            f"{p['one_image_peak_mb']:,.0f} MB "
+            f"| {p['folder_images_per_s']:,.0f} | {p['folder_accuracy']:.2%} |"
+        )
+    lite = cli["paths"]["LiteRT"]
+    rows = [
+        ("one image, cold, wall median", f"<= {goals['one_image_s']:.1f} s",
+         f"{lite['one_image_wall_median_s']:.2f} s", lite["one_image_wall_median_s"] <= goals["one_image_s"]),
+        ("one image, cold, peak memory", f"<= {goals['one_image_mb']:.0f} MB",
+         f"{lite['one_image_peak_mb']:.0f} MB", lite["one_image_peak_mb"] <= goals["one_image_mb"]),
+        ("16x16 scans beyond start-up", f">= {goals['images_per_s']:.0f} images/s",
+         f"{lite['folder_images_per_s']:,.0f} images/s",
+         lite["folder_images_per_s"] >= goals["images_per_s"]),
+    ]  # fmt: skip
+    lines += [
+        "",
+        f"LiteRT against Keras in this run: one image {cli['one_image_speedup']}x faster with "
+        f"{cli['one_image_memory_ratio']:.2f}x the memory; folders {cli['folder_speedup']}x faster; "
+        f"the two paths give the same digit on {cli['same_folder_answers']:.2%} of the scans.",
+        "",
+        "| goal | target | measured | met |",
+        "|---|---|---|---|",
+        *(
+            f"| {goal} | {target} | {measured} | {'yes' if ok else 'no'} |"
+            for goal, target, measured, ok in rows
+        ),
+    ]
+    return lines
