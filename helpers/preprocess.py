@@ -39,6 +39,10 @@ class ImageError(ValueError):
     """An input that cannot be turned into a digit; the message says why and what to do."""
 
 
+class DotError(ImageError):
+    """The only ink is a dot (`is_dot`): no digit, and the drawing pad asks for a bigger one."""
+
+
 @dataclass
 class Preprocessed:
     """The 28x28 float32 result in [0, 1] (ink bright) and the steps that led to it."""
@@ -500,7 +504,7 @@ def clean_image(
             "check the file"
         )
     if is_dot(mask):
-        raise ImageError(f"{name}: no digit found (the only ink is a dot, not a stroke); check the file")
+        raise DotError(f"{name}: no digit found (the only ink is a dot, not a stroke); check the file")
     return str(name), original, grey, flat, mask
 
 

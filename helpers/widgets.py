@@ -32,7 +32,7 @@ from helpers.predict import (
     predict_probabilities,
     threshold_of,
 )
-from helpers.preprocess import ImageError, digit_size, preprocess_image
+from helpers.preprocess import DotError, ImageError, digit_size, preprocess_image
 from helpers.saliency import attribution_rgb, occlusion_map
 from helpers.samples import PAD_PEN, PAD_SIZE, draw_pen_stroke
 
@@ -410,7 +410,7 @@ class DrawingPad:
             result = preprocess_image(source)
         except ImageError as exc:
             self._forget()
-            message = PAD_TOO_SMALL if on_pad and "a dot" in str(exc) else str(exc)
+            message = PAD_TOO_SMALL if on_pad and isinstance(exc, DotError) else str(exc)
             self.answer.value = f"<span style='color:#b00'>{message}</span>"
             return
         steps = result.steps
