@@ -5,6 +5,7 @@ Command line (installed as `digits`, or `python -m helpers.predict`):
     digits predict data/samples/            # a folder
     digits predict my_digit.jpg --top-k 3 --json
     digits predict sticky_note.jpg --number  # a row of digits, read as "2024"
+    digits adapt my_digits/ --out models/mine.keras  # teach it your hand (helpers.adapt)
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from helpers.adapt import AdaptConfig
 from helpers.config import PROJECT_ROOT, run_paths
 from helpers.export import file_sha256
 from helpers.preprocess import ImageError, preprocess_image, split_digits
@@ -456,7 +458,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     cmd.add_argument("--verbose", action="store_true", help="say which model file answers, and why")
     cmd.add_argument("--debug", action="store_true", help="show tracebacks")
+    teach = sub.add_parser("adapt", help="teach the model your handwriting from a folder of labelled digits")
+    teach.add_argument(
+        "folder", metavar="FOLDER", help="images named LABEL_anything.png, or sub-folders 0 to 9"
+    )
+    teach.add_argument("--out", required=True, help="the adapted model to write (models/NAME.keras)")
+    teach.add_argument("--model", default=None, help=f"base model (default: {_relative(DEFAULT_MODEL)})")
+    teach.add_argument("--seed", type=int, default=0, help="random seed (the same seed gives the same model)")
+    teach.add_argument(
+        "--steps", type=int, default=AdaptConfig.steps, help="training steps (default: %(default)s)"
+    )
+    teach.add_argument("--debug", action="store_true", help="show tracebacks")
     args = parser.parse_args(argv)
+    if args.command == "adapt":
+        return adapt_command(args)
     try:
         model_file, why = choose_model_file(args.model, keras=args.keras)
         if args.verbose:
@@ -491,6 +506,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         print(format_table(results))
     return 0 if all(r.ok for r in results) else 1
+
+
+def adapt_command(args: argparse.Namespace) -> int:
+    """`digits adapt FOLDER --out FILE`: adapt the base model to a writer; print what it measured."""
+    from helpers.adapt import adapt_folder, describe_adaptation
+
+    def show(done: int, total: int) -> None:
+        if done == total or done % max(1, total // 10) == 0:
+            print(
+                f"\radapting: step {done}/{total}",
+                end="\n" if done == total else "",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    try:
+        if not args.debug:
+            with native_stderr_silenced():
+                import keras  # noqa: F401
+        config = AdaptConfig(steps=args.steps)
+        record = adapt_folder(
+            args.folder, args.out, base=args.model, seed=args.seed, config=config, on_step=show
+        )
+    except (ValueError, ModelError, ImageError, OSError) as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"digits: error: {exc}", file=sys.stderr)
+        return 2
+    for line in describe_adaptation(record):
+        print(line)
+    print(f"wrote {args.out}: read with `digits predict --model {args.out} IMAGE`")
+    return 0
 
 
 @contextlib.contextmanager

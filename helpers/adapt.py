@@ -1,0 +1,365 @@
+"""Teach a trained model a new hand: a few of a writer's own labelled digits -> a new, calibrated model.
+
+The recipe (measured in docs/adaptation.md, on Semeion's first half only):
+train the classifier layer alone, on batches that mix the writer's digits
+(randomly rotated, rescaled and shifted) with as many MNIST training digits, so
+that MNIST is not forgotten; batch normalisation keeps its statistics. Then fit
+a new temperature and confidence threshold, as `make train` does, on MNIST
+validation digits plus the writer's set-aside ones.
+
+Command line: `digits adapt FOLDER --out models/NAME.keras [--model BASE]`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import time
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from helpers.preprocess import ImageError
+
+LABELLED_NAME = re.compile(r"^(?P<label>[^_]+)_.+$")
+
+
+class AdaptError(ValueError):
+    """The writer's examples cannot be used: a bad label, a digit without examples, unreadable files."""
+
+
+@dataclass(frozen=True)
+class AdaptConfig:
+    """How a model is adapted: which weights, how many steps, what each batch holds."""
+
+    train: str = "classifier"
+    """'classifier' (the last layer) or 'all' (every layer but batch normalisation)."""
+    steps: int = 300
+    learning_rate: float = 3e-3
+    batch: int = 48
+    """The writer's digits per step (drawn with replacement, augmented)."""
+    replay: int = 16
+    """MNIST training digits per step, replayed so that MNIST is not forgotten."""
+    calibration_images: int = 2000
+    """MNIST validation digits the temperature and threshold are fitted on, with the writer's."""
+
+    def __post_init__(self) -> None:
+        if self.train not in ("classifier", "all"):
+            raise ValueError(f"train must be 'classifier' or 'all', got {self.train!r}")
+        if self.steps < 1 or self.batch < 1 or self.replay < 0 or self.learning_rate <= 0:
+            raise ValueError("steps and batch must be at least 1, replay at least 0, learning_rate above 0")
+
+
+def read_labelled_folder(folder: str | Path) -> tuple[list[Path], list[int]]:
+    """The images in `folder` named `LABEL_anything.ext`, or in its sub-folders `0` to `9`, with labels.
+
+    Raises `AdaptError` for a label that is not a digit, and for a digit with no example.
+    """
+    from helpers.predict import IMAGE_SUFFIXES
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise AdaptError(f"{folder}: not a folder of labelled digits")
+    files: list[Path] = []
+    labels: list[str] = []
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file() or path.suffix.lower() not in IMAGE_SUFFIXES:
+            continue
+        relative = path.relative_to(folder)
+        if len(relative.parts) > 1:
+            label = relative.parts[0]
+        else:
+            match = LABELLED_NAME.match(path.stem)
+            if match is None:
+                raise AdaptError(
+                    f"{relative}: name it LABEL_anything{path.suffix} (e.g. 3_mine{path.suffix})"
+                )
+            label = match["label"]
+        files.append(path)
+        labels.append(label)
+    bad = sorted({label for label in labels if label not in tuple("0123456789")})
+    if bad:
+        raise AdaptError(f"{folder}: labels must be digits 0-9, got {', '.join(map(repr, bad))}")
+    check_labels([int(label) for label in labels])
+    return files, [int(label) for label in labels]
+
+
+def check_labels(labels: Sequence[int]) -> None:
+    """Raise `AdaptError` unless every digit 0-9 has at least one example."""
+    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=10) if len(labels) else np.zeros(10)
+    if len(counts) > 10 or np.any(np.asarray(labels) < 0):
+        raise AdaptError("labels must be digits 0-9")
+    missing = [str(d) for d in range(10) if counts[d] == 0]
+    if missing:
+        raise AdaptError(f"no examples of {', '.join(missing)}: give at least one of each digit")
+
+
+def prepare_examples(sources: Sequence[Any], labels: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """The 28x28 images of `sources` (anything `predict_images` takes) with their labels.
+
+    Raises `AdaptError` naming every source that could not be read.
+    """
+    from helpers.predict import Prediction, prepare_digit, prepare_inputs
+
+    if len(sources) != len(labels):
+        raise AdaptError(f"{len(sources)} images but {len(labels)} labels")
+    check_labels(labels)
+    answers, ready = prepare_inputs(sources, prepare_digit, Prediction)
+    failed = [f"{a.source}: {a.error}" for a in answers if a.error]
+    if failed:
+        raise AdaptError("cannot read " + "; ".join(failed))
+    images = np.stack([image for _, image in ready]).astype(np.float32)[..., None]
+    return images, np.asarray(labels, dtype=np.int64)
+
+
+def set_aside(labels: Sequence[int], share: float = 0.2, seed: int = 0) -> np.ndarray:
+    """A mask of the examples kept aside for validation: `share` of each digit's, none of a digit
+    with fewer than 3 examples (so each digit keeps at least 2 to learn from)."""
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    aside = np.zeros(len(labels), dtype=bool)
+    for digit in range(10):
+        where = np.flatnonzero(labels == digit)
+        if len(where) >= 3:
+            aside[rng.choice(where, round(share * len(where)) or 1, replace=False)] = True
+    return aside
+
+
+def adapt_model(
+    model: Any,
+    sources: Sequence[Any],
+    labels: Sequence[int],
+    *,
+    seed: int = 0,
+    config: AdaptConfig = AdaptConfig(),
+    mnist: Any = None,
+    on_step: Callable[[int, int], None] | None = None,
+) -> Any:
+    """A copy of `model` adapted to the writer of `sources` (digits `labels`); `model` is untouched.
+
+    The copy comes back calibrated: its temperature is folded in and its
+    confidence threshold set, both fitted on MNIST validation digits (`mnist`, a
+    `helpers.data.Split`; by default the base run's) and the examples. Deterministic
+    for a seed. `on_step(done, total)` reports progress.
+    """
+    images, targets = prepare_examples(sources, labels)
+    return adapt_arrays(model, images, targets, seed=seed, config=config, mnist=mnist, on_step=on_step)
+
+
+def adapt_arrays(
+    model: Any,
+    images: np.ndarray,
+    labels: np.ndarray,
+    *,
+    seed: int = 0,
+    config: AdaptConfig = AdaptConfig(),
+    mnist: Any = None,
+    on_step: Callable[[int, int], None] | None = None,
+    calibrate_on: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Any:
+    """`adapt_model` on examples already preprocessed to (N, 28, 28, 1); `calibrate_on` adds the
+    writer's set-aside digits to the calibration set."""
+    import keras
+    import tensorflow as tf
+
+    from helpers.train import augment_batch
+
+    split = mnist if mnist is not None else base_split()
+    keras.utils.set_random_seed(seed)
+    adapted = keras.models.clone_model(model)
+    adapted.set_weights(model.get_weights())
+    for layer in adapted.layers[:-1] if config.train == "classifier" else adapted.layers:
+        if config.train == "classifier" or isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False
+    optimizer = keras.optimizers.Adam(config.learning_rate)
+    variables = adapted.trainable_variables
+    loss = keras.losses.SparseCategoricalCrossentropy()
+    few_x, few_y = tf.constant(images, tf.float32), tf.constant(labels, tf.int64)
+    mnist_x, mnist_y = tf.constant(split.x_train), tf.constant(split.y_train)
+
+    @tf.function
+    def step(i: tf.Tensor) -> tf.Tensor:
+        pair = tf.stack([tf.constant(seed, tf.int32), i])
+        picked = tf.random.stateless_uniform([config.batch], pair, 0, len(labels), tf.int32)
+        x = augment_batch(tf.gather(few_x, picked), pair + 1)
+        y = tf.gather(few_y, picked)
+        if config.replay:
+            replayed = tf.random.stateless_uniform([config.replay], pair + 2, 0, len(split.y_train), tf.int32)
+            x = tf.concat([x, augment_batch(tf.gather(mnist_x, replayed), pair + 3)], 0)
+            y = tf.concat([y, tf.gather(mnist_y, replayed)], 0)
+        with tf.GradientTape() as tape:
+            value = loss(y, adapted(x, training=True))
+        optimizer.apply_gradients(zip(tape.gradient(value, variables), variables, strict=True))
+        return value
+
+    for i in range(config.steps):
+        step(tf.constant(i, tf.int32))
+        if on_step is not None:
+            on_step(i + 1, config.steps)
+    cal_x, cal_y = split.x_val[: config.calibration_images], split.y_val[: config.calibration_images]
+    if calibrate_on is not None and len(calibrate_on[1]):
+        cal_x = np.concatenate([cal_x, calibrate_on[0]])
+        cal_y = np.concatenate([cal_y, calibrate_on[1]])
+    calibrate_model(adapted, cal_x, cal_y)
+    return adapted
+
+
+def calibrate_model(model: Any, images: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
+    """Fit and fold a temperature into `model`, then set its confidence threshold, on these digits."""
+    from helpers.evaluate import choose_threshold, fit_temperature
+    from helpers.models import fold_temperature
+    from helpers.predict import predict_probabilities, set_threshold
+
+    temperature = fit_temperature(predict_probabilities(model, images), labels)
+    fold_temperature(model, temperature)
+    probabilities = predict_probabilities(model, images)
+    threshold = choose_threshold(probabilities.max(axis=1), probabilities.argmax(axis=1) == labels)
+    set_threshold(model, threshold["value"])
+    _CALIBRATION[model] = {"temperature": temperature, "confidence_threshold": threshold}
+    return _CALIBRATION[model]
+
+
+_CALIBRATION: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
+def calibration_of(model: Any) -> dict[str, Any]:
+    """The temperature and threshold `calibrate_model` fitted for an adapted model."""
+    return _CALIBRATION[model]
+
+
+def base_split(record_file: str | Path | None = None) -> Any:
+    """The MNIST train/validation split the base model was trained on (from its run record)."""
+    from helpers.artifacts import load_json
+    from helpers.config import run_paths
+    from helpers.data import load_mnist, split_train_val
+
+    record_file = Path(record_file) if record_file else run_paths().record_file
+    try:
+        config = load_json(record_file)["config"]
+        fraction, seed = float(config["val_fraction"]), int(config["seed"])
+    except (OSError, ValueError, KeyError, TypeError):
+        fraction, seed = 0.1, 42
+    mnist = load_mnist()
+    return split_train_val(mnist.x_train, mnist.y_train, val_fraction=fraction, seed=seed)
+
+
+def accuracy_on(model: Any, images: np.ndarray, labels: np.ndarray) -> float:
+    """Share of `images` whose answer is its label."""
+    from helpers.predict import predict_probabilities
+
+    if not len(labels):
+        return float("nan")
+    return float((predict_probabilities(model, images).argmax(axis=1) == labels).mean())
+
+
+def adapt_folder(
+    folder: str | Path,
+    out: str | Path,
+    *,
+    base: str | Path | None = None,
+    seed: int = 0,
+    config: AdaptConfig = AdaptConfig(),
+    on_step: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Adapt the base model to the labelled digits in `folder`; write `out` (.keras), its record and
+    its LiteRT copy; return the record. Nothing is written if any step fails."""
+    import keras
+
+    import helpers.models  # noqa: F401  (the project's layers, for loading)
+    from helpers.artifacts import save_json, write_atomic
+    from helpers.config import run_paths
+    from helpers.export import export_litert, file_sha256
+
+    out = Path(out)
+    if out.suffix != ".keras":
+        raise AdaptError(f"{out}: the adapted model's file must end in .keras")
+    base_file = Path(base) if base else run_paths().model_file
+    if out.resolve() == base_file.resolve() or out.resolve() == run_paths().model_file.resolve():
+        raise AdaptError(f"{out}: choose another name; adapting never replaces {base_file.name}")
+    files, labels = read_labelled_folder(folder)
+    began = time.perf_counter()
+    images, targets = prepare_examples(files, labels)
+    model = keras.models.load_model(base_file, compile=False, safe_mode=True)
+    aside = set_aside(targets, seed=seed)
+    split = base_split(base_file.with_suffix(".json"))
+    adapted = adapt_arrays(
+        model,
+        images[~aside],
+        targets[~aside],
+        seed=seed,
+        config=config,
+        mnist=split,
+        on_step=on_step,
+        calibrate_on=(images[aside], targets[aside]),
+    )
+    seconds = time.perf_counter() - began
+    out.parent.mkdir(parents=True, exist_ok=True)
+    mnist_val = split.x_val[config.calibration_images :], split.y_val[config.calibration_images :]
+    record = {
+        "adapted_from": {"file": base_file.name, "sha256": file_sha256(base_file)},
+        "examples_per_digit": np.bincount(targets, minlength=10).tolist(),
+        "set_aside_per_digit": np.bincount(targets[aside], minlength=10).tolist(),
+        "adapt_config": dataclasses.asdict(config),
+        "seed": seed,
+        "seconds": round(seconds, 2),
+        "validation": {
+            "writer_before": accuracy_on(model, images[aside], targets[aside]),
+            "writer_after": accuracy_on(adapted, images[aside], targets[aside]),
+            "writer_images": int(aside.sum()),
+            "mnist_before": accuracy_on(model, *mnist_val),
+            "mnist_after": accuracy_on(adapted, *mnist_val),
+            "mnist_images": len(mnist_val[1]),
+        },
+        "temperature": calibration_of(adapted)["temperature"],
+        "confidence_threshold": calibration_of(adapted)["confidence_threshold"],
+    }
+    write_atomic(out, adapted.save)
+    try:
+        record["litert"] = export_litert(adapted, out, split.x_val[:2000], split.y_val[:2000])
+        save_json(record, out.with_suffix(".json"))
+    except BaseException:
+        out.unlink(missing_ok=True)
+        out.with_suffix(".tflite").unlink(missing_ok=True)
+        raise
+    return record
+
+
+def describe_adaptation(record: dict[str, Any]) -> list[str]:
+    """What an adaptation record says, as lines for the command line and the app."""
+    v = record["validation"]
+    per_digit = record["examples_per_digit"]
+    lines = [
+        f"learned from {sum(per_digit) - sum(record['set_aside_per_digit'])} digits "
+        f"({min(per_digit)}-{max(per_digit)} per digit given) in {record['seconds']:.1f} s"
+    ]
+    if v["writer_images"]:
+        lines.append(
+            f"your {v['writer_images']} set-aside digits: {v['writer_before']:.1%} before, "
+            f"{v['writer_after']:.1%} after"
+        )
+    else:
+        lines.append("no digits set aside to check it on (give 3 or more of each digit)")
+    lines.append(
+        f"MNIST ({v['mnist_images']} validation digits): {v['mnist_before']:.2%} before, "
+        f"{v['mnist_after']:.2%} after"
+    )
+    return lines
+
+
+__all__ = [
+    "AdaptConfig",
+    "AdaptError",
+    "ImageError",
+    "adapt_arrays",
+    "adapt_folder",
+    "adapt_model",
+    "calibrate_model",
+    "calibration_of",
+    "describe_adaptation",
+    "read_labelled_folder",
+    "set_aside",
+]
