@@ -183,13 +183,14 @@ def adapt_arrays(
 
     @tf.function
     def step(i: tf.Tensor) -> tf.Tensor:
+        # Separate random streams (augment_batch reads seeds pair + 0..4): no two draws correlate.
         pair = tf.stack([tf.constant(seed, tf.int32), i])
         picked = tf.random.stateless_uniform([config.batch], pair, 0, len(labels), tf.int32)
-        x = augment_batch(tf.gather(few_x, picked), pair + 1)
+        x = augment_batch(tf.gather(few_x, picked), pair + 10)
         y = tf.gather(few_y, picked)
         if config.replay:
-            replayed = tf.random.stateless_uniform([config.replay], pair + 2, 0, len(split.y_train), tf.int32)
-            x = tf.concat([x, augment_batch(tf.gather(mnist_x, replayed), pair + 3)], 0)
+            replayed = tf.random.stateless_uniform([config.replay], pair + 20, 0, len(split.y_train), tf.int32)
+            x = tf.concat([x, augment_batch(tf.gather(mnist_x, replayed), pair + 30)], 0)
             y = tf.concat([y, tf.gather(mnist_y, replayed)], 0)
         with tf.GradientTape() as tape:
             value = loss(y, adapted(x, training=True))
