@@ -189,7 +189,9 @@ def adapt_arrays(
         x = augment_batch(tf.gather(few_x, picked), pair + 10)
         y = tf.gather(few_y, picked)
         if config.replay:
-            replayed = tf.random.stateless_uniform([config.replay], pair + 20, 0, len(split.y_train), tf.int32)
+            replayed = tf.random.stateless_uniform(
+                [config.replay], pair + 20, 0, len(split.y_train), tf.int32
+            )
             x = tf.concat([x, augment_batch(tf.gather(mnist_x, replayed), pair + 30)], 0)
             y = tf.concat([y, tf.gather(mnist_y, replayed)], 0)
         with tf.GradientTape() as tape:
