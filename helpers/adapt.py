@@ -90,9 +90,12 @@ def read_labelled_folder(folder: str | Path) -> tuple[list[Path], list[int]]:
 
 def check_labels(labels: Sequence[int]) -> None:
     """Raise `AdaptError` unless every digit 0-9 has at least one example."""
-    counts = np.bincount(np.asarray(labels, dtype=np.int64), minlength=10) if len(labels) else np.zeros(10)
-    if len(counts) > 10 or np.any(np.asarray(labels) < 0):
-        raise AdaptError("labels must be digits 0-9")
+    values = np.asarray(labels)
+    if values.ndim != 1 or values.dtype.kind not in "iu" or np.any((values < 0) | (values > 9)):
+        raise AdaptError(
+            f"labels must be the digits 0-9 as ints, got {sorted(set(values.ravel().tolist()))[:10]}"
+        )
+    counts = np.bincount(values.astype(np.int64), minlength=10)
     missing = [str(d) for d in range(10) if counts[d] == 0]
     if missing:
         raise AdaptError(f"no examples of {', '.join(missing)}: give at least one of each digit")

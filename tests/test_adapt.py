@@ -89,6 +89,9 @@ def test_adapt_model_takes_what_predict_takes(tiny_run, semeion_halves):
     assert predict_probabilities(adapted, np.zeros((1, 28, 28, 1))).shape == (1, 10)
     with pytest.raises(AdaptError, match="no examples of 9"):
         adapt_model(tiny_run.result.model, sources[:90], labels[:90], config=config, mnist=tiny_run.split)
+    for wrong in ([*labels[:-1], 10], [*labels[:-1], -1], [*labels[:-1], 9.5]):
+        with pytest.raises(AdaptError, match="labels must be the digits 0-9"):
+            adapt_model(tiny_run.result.model, sources, wrong, config=config, mnist=tiny_run.split)
     with pytest.raises(AdaptError, match=r"<ndarray>: .*blank"):
         adapt_model(tiny_run.result.model, [np.zeros((20, 20)), *sources[1:]], labels, config=config)
 
