@@ -286,6 +286,10 @@ def adapt_folder(
     base_file = Path(base) if base else run_paths().model_file
     if out.resolve() == base_file.resolve() or out.resolve() == run_paths().model_file.resolve():
         raise AdaptError(f"{out}: choose another name; adapting never replaces {base_file.name}")
+    if base_file.suffix != ".keras" or not base_file.is_file():
+        raise AdaptError(
+            f"{base_file}: no Keras model to adapt there (run `make train`, or pass --model FILE.keras)"
+        )
     files, labels = read_labelled_folder(folder)
     began = time.perf_counter()
     images, targets = prepare_examples(files, labels)

@@ -142,6 +142,8 @@ def test_digits_adapt_writes_a_model_predict_reads(tiny_run, semeion_halves, tmp
     # Refused, and nothing written: the base model's own name, and a folder missing a digit.
     assert main(["adapt", str(folder), "--out", base, "--model", base]) == 2
     assert "never replaces" in capsys.readouterr().err
+    assert main(["adapt", str(folder), "--out", str(out), "--model", str(tmp_path / "none.keras")]) == 2
+    assert "no Keras model to adapt" in capsys.readouterr().err
     for path in folder.glob("4_*"):
         path.unlink()
     broken = tmp_path / "broken.keras"
