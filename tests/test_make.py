@@ -64,6 +64,9 @@ def interrupt_make(run_dir: Path, point: PausePoint, how: str, log: Path) -> int
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            # Ctrl-C as a terminal sends it: make starts with SIGINT handled by default, even
+            # where this test runs under a shell that ignores it (a background job, `cmd &`).
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         try:
             point.wait(alive=lambda: process.poll() is None, limit=TIMEOUT)
