@@ -175,8 +175,11 @@ def adapt_arrays(
     keras.utils.set_random_seed(seed)
     adapted = keras.models.clone_model(model)
     adapted.set_weights(model.get_weights())
-    for layer in adapted.layers[:-1] if config.train == "classifier" else adapted.layers:
-        if config.train == "classifier" or isinstance(layer, keras.layers.BatchNormalization):
+    classifier = adapted.layers[-1]
+    for layer in adapted.layers:
+        if isinstance(layer, keras.layers.BatchNormalization) or (
+            config.train == "classifier" and layer is not classifier
+        ):
             layer.trainable = False
     optimizer = keras.optimizers.Adam(config.learning_rate)
     variables = adapted.trainable_variables
@@ -255,11 +258,9 @@ def base_split(record_file: str | Path | None = None) -> Any:
 
 def accuracy_on(model: Any, images: np.ndarray, labels: np.ndarray) -> float:
     """Share of `images` whose answer is its label."""
-    from helpers.predict import predict_probabilities
+    from helpers.train import evaluate_split
 
-    if not len(labels):
-        return float("nan")
-    return float((predict_probabilities(model, images).argmax(axis=1) == labels).mean())
+    return evaluate_split(model, images, labels)[1] if len(labels) else float("nan")
 
 
 def adapt_folder(
@@ -273,12 +274,10 @@ def adapt_folder(
 ) -> dict[str, Any]:
     """Adapt the base model to the labelled digits in `folder`; write `out` (.keras), its record and
     its LiteRT copy; return the record. Nothing is written if any step fails."""
-    import keras
-
-    import helpers.models  # noqa: F401  (the project's layers, for loading)
     from helpers.artifacts import save_json, write_atomic
     from helpers.config import run_paths
     from helpers.export import export_litert, file_sha256
+    from helpers.predict import load_model
 
     out = Path(out)
     if out.suffix != ".keras":
@@ -293,7 +292,7 @@ def adapt_folder(
     files, labels = read_labelled_folder(folder)
     began = time.perf_counter()
     images, targets = prepare_examples(files, labels)
-    model = keras.models.load_model(base_file, compile=False, safe_mode=True)
+    model = load_model(base_file)  # safe mode, and checked to be a digit classifier
     aside = set_aside(targets, seed=seed)
     split = base_split(base_file.with_suffix(".json"))
     adapted = adapt_arrays(
