@@ -263,35 +263,68 @@ def accuracy_on(model: Any, images: np.ndarray, labels: np.ndarray) -> float:
     return evaluate_split(model, images, labels)[1] if len(labels) else float("nan")
 
 
-def adapt_folder(
-    folder: str | Path,
-    out: str | Path,
-    *,
-    base: str | Path | None = None,
-    seed: int = 0,
-    config: AdaptConfig = AdaptConfig(),
-    on_step: Callable[[int, int], None] | None = None,
-) -> dict[str, Any]:
-    """Adapt the base model to the labelled digits in `folder`; write `out` (.keras), its record and
-    its LiteRT copy; return the record. Nothing is written if any step fails."""
-    from helpers.artifacts import save_json, write_atomic
+@dataclass
+class Adaptation:
+    """An adapted model, its record (what `digits adapt` writes as NAME.json) and the base's split."""
+
+    model: Any
+    record: dict[str, Any]
+    split: Any
+
+    def save(self, out: str | Path) -> Path:
+        """Write `out` (.keras), its record and its LiteRT copy; nothing is left half-written."""
+        from helpers.artifacts import save_json, write_atomic
+        from helpers.export import export_litert
+
+        out = Path(out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(out, self.model.save)
+        try:
+            litert = export_litert(self.model, out, self.split.x_val[:2000], self.split.y_val[:2000])
+            save_json({**self.record, "litert": litert}, out.with_suffix(".json"))
+        except BaseException:
+            out.unlink(missing_ok=True)
+            out.with_suffix(".tflite").unlink(missing_ok=True)
+            raise
+        self.record["litert"] = litert
+        return out
+
+
+def check_output(out: str | Path, base: str | Path | None = None) -> tuple[Path, Path]:
+    """The adapted model's file and the base model's, checked: `out` ends in .keras and replaces
+    neither the base nor the project's best model; the base is a Keras file that exists."""
     from helpers.config import run_paths
-    from helpers.export import export_litert, file_sha256
-    from helpers.predict import load_model
 
     out = Path(out)
     if out.suffix != ".keras":
         raise AdaptError(f"{out}: the adapted model's file must end in .keras")
     base_file = Path(base) if base else run_paths().model_file
-    if out.resolve() == base_file.resolve() or out.resolve() == run_paths().model_file.resolve():
+    if out.resolve() in (base_file.resolve(), run_paths().model_file.resolve()):
         raise AdaptError(f"{out}: choose another name; adapting never replaces {base_file.name}")
     if base_file.suffix != ".keras" or not base_file.is_file():
         raise AdaptError(
             f"{base_file}: no Keras model to adapt there (run `make train`, or pass --model FILE.keras)"
         )
-    files, labels = read_labelled_folder(folder)
+    return out, base_file
+
+
+def adapt_writer(
+    base_file: str | Path,
+    sources: Sequence[Any],
+    labels: Sequence[int],
+    *,
+    seed: int = 0,
+    config: AdaptConfig = AdaptConfig(),
+    on_step: Callable[[int, int], None] | None = None,
+) -> Adaptation:
+    """Adapt the Keras model in `base_file` to a writer's labelled digits, a fifth of each digit's
+    set aside to score it on; the record holds the figures before and after."""
+    from helpers.export import file_sha256
+    from helpers.predict import load_model
+
+    base_file = Path(base_file)
     began = time.perf_counter()
-    images, targets = prepare_examples(files, labels)
+    images, targets = prepare_examples(sources, labels)
     model = load_model(base_file)  # safe mode, and checked to be a digit classifier
     aside = set_aside(targets, seed=seed)
     split = base_split(base_file.with_suffix(".json"))
@@ -306,7 +339,6 @@ def adapt_folder(
         calibrate_on=(images[aside], targets[aside]),
     )
     seconds = time.perf_counter() - began
-    out.parent.mkdir(parents=True, exist_ok=True)
     mnist_val = split.x_val[config.calibration_images :], split.y_val[config.calibration_images :]
     record = {
         "adapted_from": {"file": base_file.name, "sha256": file_sha256(base_file)},
@@ -326,15 +358,25 @@ def adapt_folder(
         "temperature": calibration_of(adapted)["temperature"],
         "confidence_threshold": calibration_of(adapted)["confidence_threshold"],
     }
-    write_atomic(out, adapted.save)
-    try:
-        record["litert"] = export_litert(adapted, out, split.x_val[:2000], split.y_val[:2000])
-        save_json(record, out.with_suffix(".json"))
-    except BaseException:
-        out.unlink(missing_ok=True)
-        out.with_suffix(".tflite").unlink(missing_ok=True)
-        raise
-    return record
+    return Adaptation(adapted, record, split)
+
+
+def adapt_folder(
+    folder: str | Path,
+    out: str | Path,
+    *,
+    base: str | Path | None = None,
+    seed: int = 0,
+    config: AdaptConfig = AdaptConfig(),
+    on_step: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Adapt the base model to the labelled digits in `folder`; write `out` (.keras), its record and
+    its LiteRT copy; return the record. Nothing is written if any step fails."""
+    out, base_file = check_output(out, base)
+    files, labels = read_labelled_folder(folder)
+    adaptation = adapt_writer(base_file, files, labels, seed=seed, config=config, on_step=on_step)
+    adaptation.save(out)
+    return adaptation.record
 
 
 def describe_adaptation(record: dict[str, Any]) -> list[str]:
@@ -362,12 +404,15 @@ def describe_adaptation(record: dict[str, Any]) -> list[str]:
 __all__ = [
     "AdaptConfig",
     "AdaptError",
+    "Adaptation",
     "ImageError",
     "adapt_arrays",
     "adapt_folder",
     "adapt_model",
+    "adapt_writer",
     "calibrate_model",
     "calibration_of",
+    "check_output",
     "describe_adaptation",
     "read_labelled_folder",
     "set_aside",
