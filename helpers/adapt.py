@@ -25,6 +25,9 @@ import numpy as np
 
 from helpers.preprocess import ImageError
 
+FEATURE_STEPS = 20
+"""Steps taken in one call (and reported together); their batches go through the frozen layers
+together when only the classifier learns."""
 LABELLED_NAME = re.compile(r"^(?P<label>[^_]+)_.+$")
 
 
@@ -188,7 +191,8 @@ def adapt_arrays(
     mnist_x, mnist_y = tf.constant(split.x_train), tf.constant(split.y_train)
 
     @tf.function
-    def step(i: tf.Tensor) -> tf.Tensor:
+    def views(i: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        """Step i's batch: the writer's digits (augmented), then the replayed MNIST digits."""
         # Separate random streams (augment_batch reads seeds pair + 0..4): no two draws correlate.
         pair = tf.stack([tf.constant(seed, tf.int32), i])
         picked = tf.random.stateless_uniform([config.batch], pair, 0, len(labels), tf.int32)
@@ -200,15 +204,44 @@ def adapt_arrays(
             )
             x = tf.concat([x, augment_batch(tf.gather(mnist_x, replayed), pair + 30)], 0)
             y = tf.concat([y, tf.gather(mnist_y, replayed)], 0)
-        with tf.GradientTape() as tape:
-            value = loss(y, adapted(x, training=True))
-        optimizer.apply_gradients(zip(tape.gradient(value, variables), variables, strict=True))
-        return value
+        return x, y
 
-    for i in range(config.steps):
-        step(tf.constant(i, tf.int32))
+    def train_on(x: tf.Tensor, y: tf.Tensor, layer: Any) -> None:
+        """One optimizer step on batch (x, y) through `layer` (the model, or the classifier alone)."""
+        with tf.GradientTape() as tape:
+            value = loss(y, layer(x, training=True))
+        optimizer.apply_gradients(zip(tape.gradient(value, variables), variables, strict=True))
+
+    if config.train == "classifier":
+        # Only the classifier learns, so what feeds it does not depend on earlier steps: run the
+        # frozen layers (dropout included) over many steps' batches at once, about twice as fast
+        # on a CPU as one batch at a time, then take those steps on the classifier alone.
+        trunk = keras.Model(adapted.inputs, classifier.input)
+
+        @tf.function
+        def run(first: tf.Tensor, count: tf.Tensor) -> None:
+            xs, ys = tf.TensorArray(tf.float32, count), tf.TensorArray(tf.int64, count)
+            for j in tf.range(count):
+                x, y = views(first + j)
+                xs, ys = xs.write(j, x), ys.write(j, y)
+            seen = trunk(tf.reshape(xs.stack(), [-1, *images.shape[1:]]), training=True)
+            seen = tf.reshape(seen, [count, config.batch + config.replay, seen.shape[-1]])
+            targets = ys.stack()
+            for j in tf.range(count):
+                train_on(seen[j], targets[j], classifier)
+
+    else:
+
+        @tf.function
+        def run(first: tf.Tensor, count: tf.Tensor) -> None:
+            for j in tf.range(count):
+                train_on(*views(first + j), adapted)
+
+    for first in range(0, config.steps, FEATURE_STEPS):
+        count = min(FEATURE_STEPS, config.steps - first)
+        run(tf.constant(first, tf.int32), tf.constant(count, tf.int32))
         if on_step is not None:
-            on_step(i + 1, config.steps)
+            on_step(first + count, config.steps)
     cal_x, cal_y = split.x_val[: config.calibration_images], split.y_val[: config.calibration_images]
     if calibrate_on is not None and len(calibrate_on[1]):
         cal_x = np.concatenate([cal_x, calibrate_on[0]])

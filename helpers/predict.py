@@ -293,8 +293,27 @@ def map_inputs(
     if method == "forkserver":
         context.set_forkserver_preload(["helpers.preprocess"])
     chunk = max(1, -(-len(sources) // (workers * 8)))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool, _main_left_behind():
         return iter(list(pool.map(functools.partial(_attempt, prepare), sources, chunksize=chunk)))
+
+
+@contextlib.contextmanager
+def _main_left_behind() -> Iterator[None]:
+    """Start workers without re-running the caller's script in them.
+
+    A fork server's workers import the parent's `__main__` again, so a user's
+    script without an `if __name__ == "__main__":` guard would run twice and
+    fail. The workers need nothing from it (`prepare` lives in helpers/): while
+    they start, `__main__` looks like an interactive session's, which they skip.
+    """
+    main = sys.modules["__main__"]
+    saved = {name: vars(main)[name] for name in ("__file__", "__spec__") if name in vars(main)}
+    vars(main).pop("__file__", None)
+    main.__spec__ = None
+    try:
+        yield
+    finally:
+        vars(main).update(saved)
 
 
 def prepare_inputs(

@@ -177,3 +177,23 @@ def test_a_lone_dot_is_no_digit(tmp_path):
     image.save(tmp_path / "dot.png")
     with pytest.raises(preprocess.ImageError, match="the only ink is a dot"):
         preprocess.preprocess_image(tmp_path / "dot.png")
+
+
+def test_a_script_without_a_main_guard_runs_once_while_workers_prepare(tmp_path):
+    """With TensorFlow loaded, workers come from a fork server, which re-runs the caller's script
+    unless it is guarded; a user's few-line script is rarely guarded."""
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import sys, types\n"
+        "sys.modules.setdefault('tensorflow', types.ModuleType('tensorflow'))  # as if it were loaded\n"
+        "import numpy as np\n"
+        "from helpers.predict import PARALLEL_FROM, map_inputs, prepare_digit\n"
+        "print('started', flush=True)\n"
+        "scan = np.zeros((16, 16), np.uint8)\n"
+        "scan[2:14, 7:10] = 255\n"
+        "results = list(map_inputs(prepare_digit, [scan] * PARALLEL_FROM, workers=2))\n"
+        "print(sum(ok for ok, _ in results), 'prepared')\n"
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=PROJECT_ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split("\n")[:2] == ["started", f"{predict.PARALLEL_FROM} prepared"]
