@@ -168,13 +168,52 @@ def adapt_arrays(
     calibrate_on: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> Any:
     """`adapt_model` on examples already preprocessed to (N, 28, 28, 1); `calibrate_on` adds the
-    writer's set-aside digits to the calibration set."""
+    writer's set-aside digits to the calibration set. An ensemble has each member adapted."""
+    from helpers.models import combine_models
+
+    split = mnist if mnist is not None else base_split()
+    members = members_of(model)
+    if len(members) == 1:
+        adapted = train_copy(model, images, labels, seed, config, split, on_step)
+    else:
+        total = config.steps * len(members)
+        adapted = combine_models(
+            [
+                train_copy(
+                    member,
+                    images,
+                    labels,
+                    seed + 1000 * i,
+                    config,
+                    split,
+                    on_step and (lambda done, _, i=i: on_step(i * config.steps + done, total)),
+                )
+                for i, member in enumerate(members)
+            ]
+        )
+    cal_x, cal_y = split.x_val[: config.calibration_images], split.y_val[: config.calibration_images]
+    if calibrate_on is not None and len(calibrate_on[1]):
+        cal_x = np.concatenate([cal_x, calibrate_on[0]])
+        cal_y = np.concatenate([cal_y, calibrate_on[1]])
+    calibrate_model(adapted, cal_x, cal_y)
+    return adapted
+
+
+def train_copy(
+    model: Any,
+    images: np.ndarray,
+    labels: np.ndarray,
+    seed: int,
+    config: AdaptConfig,
+    split: Any,
+    on_step: Callable[[int, int], None] | None,
+) -> Any:
+    """A copy of one network (not an ensemble) trained on the writer's examples with MNIST replayed."""
     import keras
     import tensorflow as tf
 
     from helpers.train import augment_batch
 
-    split = mnist if mnist is not None else base_split()
     keras.utils.set_random_seed(seed)
     adapted = keras.models.clone_model(model)
     adapted.set_weights(model.get_weights())
@@ -242,12 +281,14 @@ def adapt_arrays(
         run(tf.constant(first, tf.int32), tf.constant(count, tf.int32))
         if on_step is not None:
             on_step(first + count, config.steps)
-    cal_x, cal_y = split.x_val[: config.calibration_images], split.y_val[: config.calibration_images]
-    if calibrate_on is not None and len(calibrate_on[1]):
-        cal_x = np.concatenate([cal_x, calibrate_on[0]])
-        cal_y = np.concatenate([cal_y, calibrate_on[1]])
-    calibrate_model(adapted, cal_x, cal_y)
     return adapted
+
+
+def members_of(model: Any) -> list[Any]:
+    """The networks of an ensemble (`helpers.models.combine_models`), or `[model]` for one network."""
+    import keras
+
+    return [layer for layer in model.layers if isinstance(layer, keras.Model)] or [model]
 
 
 def calibrate_model(model: Any, images: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
@@ -256,8 +297,10 @@ def calibrate_model(model: Any, images: np.ndarray, labels: np.ndarray) -> dict[
     from helpers.models import fold_temperature
     from helpers.predict import predict_probabilities, set_threshold
 
-    temperature = fit_temperature(predict_probabilities(model, images), labels)
-    fold_temperature(model, temperature)
+    members = members_of(model)  # an ensemble's temperature goes into each member, as in training
+    temperature = fit_temperature([predict_probabilities(m, images) for m in members], labels)
+    for member in members:
+        fold_temperature(member, temperature)
     probabilities = predict_probabilities(model, images)
     threshold = choose_threshold(probabilities.max(axis=1), probabilities.argmax(axis=1) == labels)
     set_threshold(model, threshold["value"])

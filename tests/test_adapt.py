@@ -41,6 +41,29 @@ def semeion_halves():
     return x_few, y_few, x_held, y_held, [digits.sources[i] for i in picked]
 
 
+def test_an_ensemble_has_each_member_adapted_and_one_temperature(tiny_run, semeion_halves):
+    import keras
+
+    from helpers.adapt import members_of
+    from helpers.models import combine_models
+
+    x_few, y_few, x_held, y_held, _ = semeion_halves
+    copies = [keras.models.clone_model(tiny_run.result.model) for _ in range(2)]
+    for copy in copies:
+        copy.set_weights(tiny_run.result.model.get_weights())
+    ensemble = combine_models(copies)
+    progress = []
+    adapted = adapt_arrays(
+        ensemble, x_few, y_few, config=AdaptConfig(steps=40, calibration_images=300),
+        mnist=tiny_run.split, on_step=lambda done, total: progress.append((done, total)),
+    )  # fmt: skip
+    assert len(members_of(adapted)) == 2 and progress[-1] == (80, 80)
+    assert accuracy_on(adapted, x_held, y_held) > accuracy_on(ensemble, x_held, y_held) + 0.02
+    first, second = (m.layers[-1].get_weights()[0] for m in members_of(adapted))
+    assert not np.allclose(first, second)  # each member trained on its own draws
+    assert 0.05 < calibration_of(adapted)["temperature"] < 20
+
+
 def write_digits(folder, sources, labels, layout="names"):
     """Save 16x16 scans as PNG files, named LABEL_i.png or in sub-folders LABEL/."""
     for i, (source, label) in enumerate(zip(sources, labels, strict=True)):
