@@ -173,6 +173,43 @@ def draw_strokes(
     return paper
 
 
+def _arc(
+    cx: float, cy: float, rx: float, ry: float, start: float, stop: float, n: int = 24
+) -> list[tuple[float, float]]:
+    """Points on an ellipse from angle `start` to `stop` (degrees, 0 = right, counter-clockwise on screen)."""
+    angles = np.radians(np.linspace(start, stop, n))
+    return [(cx + rx * np.cos(a), cy - ry * np.sin(a)) for a in angles]
+
+
+PAD_DIGIT_STROKES: dict[int, list[list[tuple[float, float]]]] = {
+    0: [_arc(140, 140, 65, 95, 90, 450, 40)],
+    1: [[(112, 80), (150, 42), (142, 240)]],
+    2: [[*_arc(140, 100, 58, 52, 160, -30, 16), (82, 236), (212, 236)]],
+    3: [[*_arc(138, 90, 55, 45, 150, -90, 18), *_arc(138, 182, 62, 50, 90, -150, 18)[1:]]],
+    4: [[(112, 40), (72, 165), (218, 165)], [(182, 70), (182, 245)]],
+    5: [[(204, 46), (96, 46), (86, 128), *_arc(138, 178, 62, 58, 130, -140, 18)]],
+    6: [[(188, 52), (128, 76), *_arc(140, 188, 55, 52, 180, 540, 28)[:-4]]],
+    7: [[(70, 52), (212, 52), (152, 158), (116, 246)]],
+    8: [[(140 + 52 * np.sin(2 * t), 140 - 95 * np.cos(t)) for t in np.linspace(0, 2 * np.pi, 48)]],
+    9: [[*_arc(138, 96, 52, 50, -10, 350, 28), (186, 246)]],
+}
+"""Strokes (pad pixels, 280x280) of each digit as a learner draws it on the drawing pad."""
+
+
+def digit_strokes(digit: int, variant: int = 0, size: int = PAD_SIZE) -> list[list[tuple[float, float]]]:
+    """`PAD_DIGIT_STROKES[digit]` on a `size` pad; a variant above 0 is smaller, slanted and moved."""
+    rng = np.random.default_rng([digit, variant])
+    scale, slant = (1.0, 0.0) if variant == 0 else (rng.uniform(0.8, 0.95), rng.uniform(-0.15, 0.15))
+    dx, dy = (0.0, 0.0) if variant == 0 else rng.uniform(-12, 12, 2)
+    c, ratio = PAD_SIZE / 2, size / PAD_SIZE
+
+    def place(x: float, y: float) -> tuple[float, float]:
+        x, y = c + dx + scale * (x - c + slant * (c - y)), c + dy + scale * (y - c)
+        return float(ratio * x), float(ratio * y)
+
+    return [[place(x, y) for x, y in stroke] for stroke in PAD_DIGIT_STROKES[digit]]
+
+
 def paste(canvas: np.ndarray, patch: np.ndarray, top: int, left: int) -> None:
     """Write `patch` into `canvas` with its corner at (top, left); what falls outside is cut off."""
     y0, x0 = max(top, 0), max(left, 0)

@@ -1,7 +1,11 @@
-"""The course's interactive pieces: a training panel (02), an error explorer (03), a drawing pad (04).
+"""The course's interactive pieces, and the web app (`make_app`) that holds them in tabs.
+
+A training panel (02), an error explorer (03), a drawing pad and the "Teach it"
+panel (04).
 
 Each is a small class holding ipywidgets. What a button does is a plain method
-(`TrainingPanel.train`, `ErrorExplorer.select`, `DrawingPad.draw_stroke`, ...),
+(`TrainingPanel.train`, `ErrorExplorer.select`, `DrawingPad.draw_stroke`,
+`TeachPanel.keep`, `TeachPanel.teach`, ...),
 so tests drive them without a browser. Nothing trains or waits until someone
 presses a button: notebooks that display these run headless under papermill
 and nbval. Every panel keeps the last figure it drew in `.figure`, which is
@@ -11,6 +15,7 @@ also what the static report shows in its place.
 from __future__ import annotations
 
 import base64
+import html
 import io
 import shutil
 import threading
@@ -23,16 +28,26 @@ import ipywidgets as w
 import numpy as np
 from PIL import Image
 
+from helpers.adapt import (
+    Adaptation,
+    AdaptConfig,
+    AdaptError,
+    adapt_writer,
+    check_output,
+    describe_adaptation,
+)
 from helpers.config import PROJECT_ROOT, TrainConfig, model_names, run_paths
 from helpers.data import load_mnist, relative_to_project, split_train_val
 from helpers.predict import (
+    ModelError,
+    Prediction,
     choose_model_file,
     load_model,
     make_prediction,
     predict_probabilities,
     threshold_of,
 )
-from helpers.preprocess import DotError, ImageError, digit_size, preprocess_image
+from helpers.preprocess import DotError, ImageError, Preprocessed, digit_size, preprocess_image
 from helpers.saliency import attribution_rgb, occlusion_map
 from helpers.samples import PAD_PEN, PAD_SIZE, draw_pen_stroke
 
@@ -67,6 +82,20 @@ def show_figure(output: w.Output, figure: Figure) -> None:
     output.outputs = (
         {"output_type": "display_data", "data": {"image/png": png, "text/plain": "<Figure>"}, "metadata": {}},
     )
+
+
+def new_model_file(models_dir: Path, name: str) -> Path:
+    """`models_dir/NAME.keras` for a model to save; ValueError if the name is not plain letters,
+    digits, '-' or '_', is `best_model`, or is taken."""
+    name = name.strip()
+    if not name or not name.replace("_", "").replace("-", "").isalnum():
+        raise ValueError(f"name must be letters, digits, '-' or '_', got {name!r}")
+    if name in PROTECTED_NAMES:
+        raise ValueError(f"{name!r} is the course's trained model; choose another name")
+    target = models_dir / f"{name}.keras"
+    if target.exists():
+        raise ValueError(f"{target.name} exists already; choose another name")
+    return target
 
 
 class TrainingPanel:
@@ -251,17 +280,10 @@ class TrainingPanel:
 
     def save(self, name: str) -> Path:
         """Copy the last run's model to `models/NAME.keras` (with its record); never `best_model`."""
-        name = name.strip()
-        if not name or not name.replace("_", "").replace("-", "").isalnum():
-            raise ValueError(f"name must be letters, digits, '-' or '_', got {name!r}")
-        if name in PROTECTED_NAMES:
-            raise ValueError(f"{name!r} is the course's trained model; choose another name")
+        target = new_model_file(self.models_dir, name)
         if self.last_run_dir is None:
             raise ValueError("nothing to save yet: train a model first")
         source = run_paths(self.last_run_dir)
-        target = self.models_dir / f"{name}.keras"
-        if target.exists():
-            raise ValueError(f"{target.name} exists already; choose another name")
         self.models_dir.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source.model_file, target)
         if source.model_file.with_suffix(".tflite").is_file():  # the fast copy the CLI answers with
@@ -335,122 +357,77 @@ a dash. Real canvas drawings (real_dev) span at least 0.29 of theirs."""
 PAD_TOO_SMALL = "Too small to read: draw a digit that fills more of the box."
 
 
-class DrawingPad:
-    """Draw a digit with the mouse, or upload an image; see the preprocessing and the top 3.
+def error_html(message: str) -> str:
+    """`message` as one red line of HTML."""
+    return f"<span style='color:#b00'>{html.escape(message, quote=False)}</span>"
 
-    The pad holds what it shows: `paper` gets each stroke as the canvas does,
-    and a stroke ends (and is read) when the button is released or the mouse
-    leaves the canvas. `model` is any model `load_model` returns; the app gives
-    it the LiteRT copy, which answers without TensorFlow.
+
+def read_drawing(source: Any, on_pad: bool = False) -> Preprocessed:
+    """`preprocess_image(source)`; ink drawn `on_pad` that is a dot, or spans less than
+    `PAD_MIN_EXTENT` of the pad, raises `DotError(PAD_TOO_SMALL)`."""
+    try:
+        result = preprocess_image(source)
+    except DotError:
+        if on_pad:
+            raise DotError(PAD_TOO_SMALL) from None
+        raise
+    cleaned = result.steps["cleaned"]
+    if on_pad and digit_size(cleaned > 0) < PAD_MIN_EXTENT * max(cleaned.shape):
+        raise DotError(PAD_TOO_SMALL)
+    return result
+
+
+class Sketch:
+    """A canvas to draw on with the mouse, and `paper`, a PIL image that always holds the same ink.
+
+    A stroke ends when the button is released or the mouse leaves the canvas;
+    then `stroke_done` runs (the drawing pad reads the digit there).
     """
 
     SIZE = PAD_SIZE
     PEN = PAD_PEN
 
-    def __init__(self, model: Any) -> None:
+    def __init__(self) -> None:
         from ipycanvas import Canvas
 
-        self.model = model
         self.canvas = Canvas(width=self.SIZE, height=self.SIZE, layout=w.Layout(border="1px solid #999"))
         self._set_pen()
-        self.clear_button = w.Button(description="Clear", icon="eraser")
-        self.upload = w.FileUpload(accept="image/*", multiple=False, description="Upload image")
-        self.answer = w.HTML(PAD_PROMPT)
-        self.looked = w.ToggleButton(
-            description="Where it looked",
-            icon="eye",
-            tooltip="Colour the 28x28 input by how much covering each part lowers the answer (occlusion)",
-        )
-        self.output = w.Output()
-        self.figure: Figure | None = None
-        self.prediction = None
-        self.saliency: np.ndarray | None = None
-        self._steps: dict[str, np.ndarray] | None = None
         self._stroke: list[tuple[float, float]] = []
         self.canvas.on_client_ready(self._replay)
         self.canvas.on_mouse_down(self._down)
         self.canvas.on_mouse_move(self._move)
         self.canvas.on_mouse_up(self._end_stroke)
         self.canvas.on_mouse_out(self._end_stroke)  # released outside, or left the pad: the stroke ends
-        self.clear_button.on_click(lambda _: self.clear())
-        self.upload.observe(lambda change: self._uploaded(change["new"]), names="value")
-        self.looked.observe(lambda _: self.show_steps(), names="value")
-        self.clear()
-        self.widget = w.VBox(
-            [
-                w.HBox([self.canvas, w.VBox([self.clear_button, self.upload, self.looked, self.answer])]),
-                self.output,
-            ]
-        )
+        self.wipe()
 
-    def clear(self) -> None:
-        """Wipe the pad (white paper), its answer and its figure."""
+    def wipe(self) -> None:
+        """White paper and a white canvas."""
         self.paper = Image.new("L", (self.SIZE, self.SIZE), 255)
-        self._forget()
         self._stroke = []
-        self.answer.value = PAD_PROMPT
         self.canvas.fill_style = "white"
         self.canvas.fill_rect(0, 0, self.SIZE, self.SIZE)
         self.canvas.stroke_style = "black"
 
+    def has_ink(self) -> bool:
+        """True once anything is drawn on the paper."""
+        return self.paper.getextrema()[0] < 255
+
     def draw_stroke(self, points: Sequence[tuple[float, float]]) -> None:
-        """Draw one pen stroke through `points` (canvas pixels), then predict what is on the pad."""
+        """Draw one pen stroke through `points` (canvas pixels) on the canvas and the paper."""
         points = [(float(x), float(y)) for x, y in points]
         self.canvas.stroke_lines(points * (2 if len(points) == 1 else 1))
         draw_pen_stroke(self.paper, points, self.PEN)
-        self.predict(self.paper, on_pad=True)
+        self.stroke_done()
 
-    def predict(self, source: Any, on_pad: bool = False) -> None:
-        """Preprocess `source`, show every step and the top-3 probabilities.
-
-        Ink drawn `on_pad` that spans less than `PAD_MIN_EXTENT` of it gets a
-        request to draw a digit, not an answer.
-        """
-        try:
-            result = preprocess_image(source)
-        except ImageError as exc:
-            self._forget()
-            message = PAD_TOO_SMALL if on_pad and isinstance(exc, DotError) else str(exc)
-            self.answer.value = f"<span style='color:#b00'>{message}</span>"
-            return
-        steps = result.steps
-        if on_pad and digit_size(steps["cleaned"] > 0) < PAD_MIN_EXTENT * max(steps["cleaned"].shape):
-            self._forget()
-            self.answer.value = f"<span style='color:#b00'>{PAD_TOO_SMALL}</span>"
-            return
-        probabilities = predict_probabilities(self.model, result.image[None])[0]
-        self.prediction = make_prediction("pad", probabilities, 3, threshold_of(self.model))
-        tops = ", ".join(f"{d}: {q:.1%}" for d, q in self.prediction.top_k)
-        unsure = " (unsure)" if self.prediction.flagged else ""
-        self.answer.value = f"<b style='font-size:2em'>{self.prediction.digit}</b>{unsure}<br>{tops}"
-        self._steps = steps
-        self.show_steps()
-
-    def show_steps(self) -> None:
-        """Draw the preprocessing steps; with "Where it looked" on, also the occlusion map over the input."""
-        if self._steps is None or self.prediction is None:
-            return
-        from helpers.plots import plot_preprocess_steps
-
-        steps, self.saliency = dict(self._steps), None
-        if self.looked.value:
-            image = steps["28x28"]
-            self.saliency = occlusion_map(self.model, image, int(self.prediction.digit))
-            steps["where it looked"] = attribution_rgb(image, self.saliency)
-        self.figure = plot_preprocess_steps(steps, caption=f"read as {self.prediction.digit}")
-        show_figure(self.output, self.figure)
-
-    def _forget(self) -> None:
-        """Drop the answer and its figure."""
-        self.prediction, self.figure, self.saliency, self._steps = None, None, None, None
-        self.output.outputs = ()
+    def stroke_done(self) -> None:
+        """What a finished stroke does: nothing here; the drawing pad reads the digit."""
 
     def _set_pen(self) -> None:
         """The canvas pen: the pad's width, with round ends and joins."""
         self.canvas.line_width, self.canvas.line_cap, self.canvas.line_join = self.PEN, "round", "round"
 
     def _replay(self) -> None:
-        """Show a page that has just connected what is on the pad: draw commands sent before it
+        """Show a page that has just connected what is on the paper: draw commands sent before it
         was ready are lost (as in Voila, which runs the notebook before the page connects).
 
         ipycanvas sends "switch to this canvas" only when the target changes, and that message
@@ -470,23 +447,326 @@ class DrawingPad:
             self._stroke.append((x, y))
 
     def _end_stroke(self, x: float, y: float) -> None:
-        """The button went up, or the mouse left the pad: draw the stroke on the paper and read it."""
+        """The button went up, or the mouse left the canvas: draw the stroke on the paper."""
         if self._stroke:
             stroke, self._stroke = self._stroke, []
             inside = (min(max(x, 0.0), self.SIZE - 1.0), min(max(y, 0.0), self.SIZE - 1.0))
             self.draw_stroke([*stroke, inside])
+
+
+def answer_html(prediction: Prediction) -> str:
+    """A prediction as the pad shows it: the digit large, "(unsure)" if flagged, then the top 3."""
+    tops = ", ".join(f"{d}: {q:.1%}" for d, q in prediction.top_k)
+    unsure = " (unsure)" if prediction.flagged else ""
+    return f"<b style='font-size:2em'>{prediction.digit}</b>{unsure}<br>{tops}"
+
+
+class DrawingPad(Sketch):
+    """Draw a digit with the mouse, or upload an image; see the preprocessing and the top 3.
+
+    The pad holds what it shows (see `Sketch`), and reads the digit after each
+    stroke. `model` is any model `load_model` returns; the app gives it the
+    LiteRT copy, which answers without TensorFlow. With a `base` model too, the
+    pad shows both answers side by side (`model`'s first, headed `titles`).
+    """
+
+    def __init__(self, model: Any, base: Any = None, titles: tuple[str, str] = ("", "")) -> None:
+        super().__init__()
+        self.model, self.base, self.titles = model, base, titles
+        self.clear_button = w.Button(description="Clear", icon="eraser")
+        self.upload = w.FileUpload(accept="image/*", multiple=False, description="Upload image")
+        self.answer = w.HTML(PAD_PROMPT)
+        self.looked = w.ToggleButton(
+            description="Where it looked",
+            icon="eye",
+            tooltip="Colour the 28x28 input by how much covering each part lowers the answer (occlusion)",
+        )
+        self.output = w.Output()
+        self.figure: Figure | None = None
+        self.prediction: Prediction | None = None
+        self.base_prediction: Prediction | None = None
+        self.saliency: np.ndarray | None = None
+        self._steps: dict[str, np.ndarray] | None = None
+        self.clear_button.on_click(lambda _: self.clear())
+        self.upload.observe(lambda change: self._uploaded(change["new"]), names="value")
+        self.looked.observe(lambda _: self.show_steps(), names="value")
+        self.clear()
+        self.widget = w.VBox(
+            [
+                w.HBox([self.canvas, w.VBox([self.clear_button, self.upload, self.looked, self.answer])]),
+                self.output,
+            ]
+        )
+
+    def clear(self) -> None:
+        """Wipe the pad (white paper), its answer and its figure."""
+        self.wipe()
+        self._forget()
+        self.answer.value = PAD_PROMPT
+
+    def stroke_done(self) -> None:
+        """Read what is on the pad after each stroke."""
+        self.predict(self.paper, on_pad=True)
+
+    def predict(self, source: Any, on_pad: bool = False) -> None:
+        """Preprocess `source`, show every step and the top-3 probabilities.
+
+        Ink drawn `on_pad` that spans less than `PAD_MIN_EXTENT` of it gets a
+        request to draw a digit, not an answer.
+        """
+        try:
+            result = read_drawing(source, on_pad)
+        except ImageError as exc:
+            self._forget()
+            self.answer.value = error_html(str(exc))
+            return
+        self.prediction = self._answer(self.model, result.image)
+        self.answer.value = answer_html(self.prediction)
+        if self.base is not None:
+            self.base_prediction = self._answer(self.base, result.image)
+            cells = [answer_html(self.prediction), answer_html(self.base_prediction)]
+            self.answer.value = (
+                "<table><tr>" + "".join(f"<th style='padding-right:2em'>{t}</th>" for t in self.titles)
+                + "</tr><tr>" + "".join(f"<td style='padding-right:2em'>{c}</td>" for c in cells)
+                + "</tr></table>"
+            )  # fmt: skip
+        self._steps = result.steps
+        self.show_steps()
+
+    @staticmethod
+    def _answer(model: Any, image: np.ndarray) -> Prediction:
+        probabilities = predict_probabilities(model, image[None])[0]
+        return make_prediction("pad", probabilities, 3, threshold_of(model))
+
+    def show_steps(self) -> None:
+        """Draw the preprocessing steps; with "Where it looked" on, also the occlusion map over the input."""
+        if self._steps is None or self.prediction is None:
+            return
+        from helpers.plots import plot_preprocess_steps
+
+        steps, self.saliency = dict(self._steps), None
+        if self.looked.value:
+            image = steps["28x28"]
+            self.saliency = occlusion_map(self.model, image, int(self.prediction.digit))
+            steps["where it looked"] = attribution_rgb(image, self.saliency)
+        self.figure = plot_preprocess_steps(steps, caption=f"read as {self.prediction.digit}")
+        show_figure(self.output, self.figure)
+
+    def _forget(self) -> None:
+        """Drop the answer and its figure."""
+        self.prediction, self.base_prediction, self.figure, self.saliency, self._steps = (None,) * 5
+        self.output.outputs = ()
 
     def _uploaded(self, files: Sequence[dict[str, Any]]) -> None:
         if files:
             self.predict(bytes(files[0]["content"]))
 
 
-def make_app(run_dir: str = "") -> w.Widget:
-    """The web app that `make app` serves: the drawing pad, and the training panel in a second tab.
+TEACH_PER_DIGIT = (3, 10, 3)
+"""The drawings of each digit the Teach tab asks for: at least, at most, at first."""
+
+
+class TeachPanel:
+    """Teach the model your hand: draw each digit a few times, press Teach, then try the result.
+
+    The prompts go 0 to 9 and round again, one of each digit per round. Teach
+    adapts the run's Keras model to the drawings (`helpers.adapt.adapt_writer`),
+    shows how it reads the drawings it set aside before and after, and opens a
+    pad that answers with the taught model and the base model side by side.
+    Save writes `models/NAME.keras` of the run (never `best_model`). TensorFlow
+    is imported only when Teach is pressed.
+    """
+
+    def __init__(self, run_dir: str | Path = "", *, config: AdaptConfig | None = None, seed: int = 0) -> None:
+        paths = run_paths(run_dir)
+        self.base_file, self.models_dir = paths.model_file, paths.models
+        self.config, self.seed = config or AdaptConfig(), seed
+        low, high, first = TEACH_PER_DIGIT
+        self.sketch = Sketch()
+        self.per_digit = w.IntSlider(
+            value=first, min=low, max=high, description="drawings of each digit",
+            style={"description_width": "150px"}, layout=w.Layout(width="420px"),
+        )  # fmt: skip
+        self.prompt = w.HTML()
+        self.keep_button = w.Button(description="Keep", button_style="primary", icon="check")
+        self.clear_button = w.Button(description="Clear", icon="eraser")
+        self.upload = w.FileUpload(accept="image/*", multiple=False, description="Upload image")
+        self.teach_button = w.Button(description="Teach", button_style="success", icon="graduation-cap")
+        self.message = w.HTML()
+        self.progress = w.IntProgress(value=0, min=0, max=self.config.steps, description="steps")
+        self.progress.layout.display = "none"
+        self.report = w.HTML()
+        self.more_button = w.Button(description="Draw more", icon="pencil")
+        self.save_name = w.Text(placeholder="a name, e.g. my_hand", description="save as")
+        self.save_button = w.Button(description="Save model", icon="save")
+        self.saved = w.HTML()
+        self.drawings: list[Any] = []
+        self.labels: list[int] = []
+        self.adaptation: Adaptation | None = None
+        self.trial: DrawingPad | None = None
+        self.keep_button.on_click(lambda _: self.keep())
+        self.clear_button.on_click(lambda _: self.clear())
+        self.upload.observe(lambda change: self._uploaded(change["new"]), names="value")
+        self.teach_button.on_click(lambda _: self.teach())
+        self.more_button.on_click(lambda _: self.draw_more())
+        self.save_button.on_click(lambda _: self._save_clicked())
+        self.per_digit.observe(lambda _: self.show_prompt(), names="value")
+        buttons = w.VBox([self.keep_button, self.clear_button, self.upload, self.teach_button])
+        self.drawing = w.VBox(
+            [self.per_digit, self.prompt, w.HBox([self.sketch.canvas, w.VBox([buttons, self.message])])]
+        )
+        self.trying = w.VBox()
+        self.trying.layout.display = "none"
+        self.widget = w.VBox([self.drawing, self.progress, self.report, self.trying])
+        self.show_prompt()
+
+    @property
+    def figure(self) -> Figure | None:
+        """The last figure of the "try it" pad (None before Teach)."""
+        return self.trial.figure if self.trial else None
+
+    def prompted(self) -> int | None:
+        """The digit to draw next; None once every digit has its drawings."""
+        return None if self.missing() == 0 else len(self.labels) % 10
+
+    def missing(self) -> int:
+        """How many drawings are still to be made before Teach."""
+        return max(0, 10 * self.per_digit.value - len(self.labels))
+
+    def show_prompt(self) -> None:
+        """Ask for the next drawing ("Draw a 3 (2 of 5)"), or for Teach once all are drawn."""
+        digit = self.prompted()
+        if digit is None:
+            self.prompt.value = (
+                f"<b>Every digit is drawn {len(self.labels) // 10} times.</b> Press <b>Teach</b> "
+                "to teach the model your hand (or move the slider up to draw more)."
+            )
+        else:
+            drawn = len(self.labels) // 10 + 1
+            self.prompt.value = (
+                f"<b style='font-size:1.4em'>Draw a {digit} ({drawn} of {self.per_digit.value})</b>"
+                " in the box, then press <b>Keep</b>."
+            )
+        self.keep_button.disabled = self.upload.disabled = digit is None
+        self.teach_button.disabled = digit is not None
+
+    def clear(self) -> None:
+        """Wipe the canvas to draw this digit again."""
+        self.sketch.wipe()
+        self.message.value = ""
+
+    def keep(self) -> bool:
+        """Keep the canvas's drawing as the prompted digit and move on; False (and why) if it is
+        blank, a dot or a dash."""
+        digit = self.prompted()
+        if digit is not None and not self.sketch.has_ink():
+            self.message.value = error_html(f"Nothing to keep: draw a {digit} in the box first.")
+            return False
+        if not self.add_drawing(self.sketch.paper.copy(), on_pad=True):
+            return False
+        self.sketch.wipe()
+        return True
+
+    def add_drawing(self, source: Any, on_pad: bool = False) -> bool:
+        """Keep `source` (a drawing, an image file's bytes, ...) as the prompted digit; False (and
+        why) if no digit can be read from it."""
+        digit = self.prompted()
+        if digit is None:
+            self.message.value = error_html("Every digit has its drawings: press Teach.")
+            return False
+        try:
+            read_drawing(source, on_pad)
+        except ImageError as exc:
+            self.message.value = error_html(f"Not kept. {str(exc)[:1].upper()}{str(exc)[1:]}")
+            return False
+        self.drawings.append(source)
+        self.labels.append(digit)
+        self.message.value = f"Kept your {digit}."
+        self.show_prompt()
+        return True
+
+    def teach(self) -> Adaptation | None:
+        """Adapt the base model to the drawings (blocking), show before and after, and open the
+        "try it" pad; None (and why, in one red line) if it cannot."""
+        if self.prompted() is not None:
+            self.report.value = error_html(
+                f"Not yet: draw {self.missing()} more (each digit {self.per_digit.value} times), then Teach."
+            )
+            return None
+        self.teach_button.disabled = self.keep_button.disabled = True
+        self.progress.value, self.progress.max = 0, self.config.steps
+        self.progress.layout.display = None
+        self.report.value = f"Loading TensorFlow and {self.base_file.name} ..."
+        try:  # TensorFlow is imported in here
+            adaptation = adapt_writer(
+                self.base_file, self.drawings, self.labels, seed=self.seed, config=self.config,
+                on_step=self._step,
+            )  # fmt: skip
+            base = load_model(self.base_file)
+        except (AdaptError, ImageError, ModelError) as exc:
+            self.report.value = error_html(f"Not taught: {exc}")
+            return None
+        finally:
+            self.progress.layout.display = "none"
+            self.show_prompt()
+        self.adaptation = adaptation
+        lines = describe_adaptation(adaptation.record)
+        shown = "".join(f"<li>{html.escape(line, quote=False)}</li>" for line in lines)
+        self.report.value = f"<b>Taught.</b><ul>{shown}</ul>"
+        self.trial = DrawingPad(adaptation.model, base=base, titles=("taught", "before teaching"))
+        self.saved.value = ""
+        self.trying.children = (
+            w.HTML(
+                "<b>Try it:</b> draw a digit. Beside the taught model's answer is the one "
+                "it gave before it was taught."
+            ),
+            self.trial.widget,
+            w.HBox([self.save_name, self.save_button, self.more_button]),
+            self.saved,
+        )
+        self.drawing.layout.display, self.trying.layout.display = "none", None
+        return adaptation
+
+    def draw_more(self) -> None:
+        """Back to drawing (what is kept stays), to teach again with more."""
+        self.drawing.layout.display, self.trying.layout.display = None, "none"
+        self.show_prompt()
+
+    def save(self, name: str) -> Path:
+        """Write the taught model to the run's `models/NAME.keras`, with its record and LiteRT copy;
+        never over `best_model` or the base."""
+        target = new_model_file(self.models_dir, name)
+        if self.adaptation is None:
+            raise ValueError("nothing to save yet: press Teach first")
+        out, _ = check_output(target, self.base_file)  # refuses the base's own file too
+        return self.adaptation.save(out)
+
+    def _step(self, done: int, total: int) -> None:
+        self.progress.value = done
+
+    def _save_clicked(self) -> None:
+        try:
+            path = self.save(self.save_name.value)
+        except (ValueError, OSError) as exc:
+            self.saved.value = error_html(f"Not saved: {exc}")
+            return
+        self.saved.value = (
+            f"Saved <code>{html.escape(relative_to_project(path))}</code>: read with "
+            f"<code>digits predict --model {html.escape(relative_to_project(path))} IMAGE</code>"
+        )
+
+    def _uploaded(self, files: Sequence[dict[str, Any]]) -> None:
+        if files:
+            self.add_drawing(bytes(files[0]["content"]))
+
+
+def make_app(run_dir: str | Path = "") -> w.Widget:
+    """The web app that `make app` serves: the drawing pad, the training panel in a second tab, and
+    "Teach it" (`TeachPanel`) in a third.
 
     The pad answers with the LiteRT copy of the model where there is one, so the
-    page is ready before TensorFlow loads; TensorFlow is imported only when the
-    Train tab is first opened, which builds the panel then.
+    page is ready before TensorFlow loads; the other tabs are built when first
+    opened, and TensorFlow is imported only when the Train tab opens or Teach is pressed.
     """
     model_file = run_paths(run_dir).model_file
     if not model_file.is_file():
@@ -496,14 +776,18 @@ def make_app(run_dir: str = "") -> w.Widget:
     answering, _ = choose_model_file(model_file)
     pad = DrawingPad(load_model(answering))
     training = w.VBox([w.HTML("Loading TensorFlow and MNIST for training ...")])
-    tabs = w.Tab([pad.widget, training])
-    tabs.titles = ("Draw or upload", "Train")
+    teaching = w.VBox([w.HTML("Opening the Teach it tab ...")])
+    tabs = w.Tab([pad.widget, training, teaching])
+    tabs.titles = ("Draw or upload", "Train", "Teach it")
 
     def opened(change: dict[str, Any]) -> None:
         if change["new"] == 1 and not hasattr(tabs, "panel"):
             mnist = load_mnist()
             tabs.panel = TrainingPanel(mnist.x_train, mnist.y_train)
             training.children = (tabs.panel.widget,)
+        if change["new"] == 2 and not hasattr(tabs, "teacher"):
+            tabs.teacher = TeachPanel(run_dir)
+            teaching.children = (tabs.teacher.widget,)
 
     tabs.observe(opened, names="selected_index")
     return tabs

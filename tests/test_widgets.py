@@ -1,6 +1,8 @@
 """The widgets' logic without a browser: train from the panel, browse errors, draw and upload digits."""
 
 import hashlib
+import json
+import shutil
 import subprocess
 import sys
 import threading
@@ -10,10 +12,12 @@ import pytest
 from PIL import Image
 
 from helpers import preprocess
+from helpers.adapt import AdaptConfig
 from helpers.config import PROJECT_ROOT
 from helpers.evaluate import evaluate_probabilities
 from helpers.predict import LiteModel, load_model, predict_probabilities
-from helpers.widgets import PAD_TOO_SMALL, DrawingPad, ErrorExplorer, TrainingPanel, make_app
+from helpers.samples import digit_strokes
+from helpers.widgets import PAD_TOO_SMALL, DrawingPad, ErrorExplorer, TeachPanel, TrainingPanel, make_app
 
 BEST_MODEL = PROJECT_ROOT / "models" / "best_model.keras"
 
@@ -194,27 +198,32 @@ def test_pad_uploads_obey_the_file_size_and_pixel_limits(pad, monkeypatch):
     assert pad.prediction.digit == 4
 
 
-def test_app_answers_with_litert_and_builds_the_panel_when_its_tab_opens():
+def test_app_answers_with_litert_and_builds_the_panels_when_their_tabs_open():
     app = make_app()
-    assert app.titles == ("Draw or upload", "Train")
-    pad_box, panel_box = app.children
+    assert app.titles == ("Draw or upload", "Train", "Teach it")
+    pad_box, panel_box, teach_box = app.children
     assert type(pad_box.children[0].children[0]).__name__ == "Canvas"
     canvas = pad_box.children[0].children[0]
     pad = next(cb.__self__ for cb in canvas._mouse_down_callbacks.callbacks)
     assert isinstance(pad.model, LiteModel) and pad.model.path == BEST_MODEL.with_suffix(".tflite")
     assert "Loading TensorFlow" in panel_box.children[0].value  # no panel before the tab opens
+    assert "Opening the Teach it tab" in teach_box.children[0].value
     app.selected_index = 1
     panel = panel_box.children[0]
     assert [button.description for button in panel.children[1].children] == ["Train", "Stop"]
+    app.selected_index = 2
+    assert app.teacher.widget is teach_box.children[0] and app.teacher.base_file == BEST_MODEL
+    assert "Draw a 0 (1 of 3)" in app.teacher.prompt.value
 
 
-def test_the_app_imports_no_tensorflow_until_training():
+def test_the_app_imports_no_tensorflow_until_training_or_teaching():
     code = (
-        "import sys\nfrom helpers.widgets import make_app\napp = make_app()\n"
-        "print(sorted(m for m in ('tensorflow', 'keras', 'seaborn') if m in sys.modules))"
+        "import sys\nfrom helpers.widgets import make_app\napp = make_app()\napp.selected_index = 2\n"
+        "loaded = sorted(m for m in ('tensorflow', 'keras', 'seaborn') if m in sys.modules)\n"
+        "print(type(app.teacher).__name__, loaded)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"
+    assert out.strip() == "TeachPanel []"
 
 
 def test_app_without_a_model_says_how_to_make_one(tmp_path):
@@ -298,3 +307,128 @@ def test_clear_wipes_the_answer_and_its_figure(pad):
     pad.clear()
     assert pad.figure is None and pad.prediction is None and pad.output.outputs == ()
     assert (np.asarray(pad.paper) == 255).all()
+
+
+FEW_STEPS = AdaptConfig(steps=20, calibration_images=300)
+"""Enough for the tiny model to change; a test's adaptation takes seconds."""
+
+
+@pytest.fixture
+def teach_run(tmp_path, tiny_run):
+    """A temporary run whose models/ holds a copy of the tiny run's model and record."""
+    (tmp_path / "models").mkdir()
+    for suffix in (".keras", ".json"):
+        shutil.copy(tiny_run.paths.model_file.with_suffix(suffix), tmp_path / "models")
+    return tmp_path
+
+
+def draw(sketch, strokes):
+    """Draw `strokes` on a pad with the mouse: down, moves, up, as in a browser."""
+    for stroke in strokes:
+        mouse(sketch, "down", *stroke[0])
+        for point in stroke[1:]:
+            mouse(sketch, "move", *point)
+        mouse(sketch, "up", *stroke[-1])
+
+
+def draw_and_keep(panel, count):
+    """Draw and keep `count` digits, each the one the panel asks for; return the digits asked for."""
+    asked = []
+    for _ in range(count):
+        digit = panel.prompted()
+        asked.append(digit)
+        draw(panel.sketch, digit_strokes(digit, variant=len(panel.labels) // 10))
+        assert panel.keep(), panel.message.value
+        assert not panel.sketch.has_ink() and (np.asarray(panel.sketch.paper) == 255).all()
+    return asked
+
+
+def test_teach_asks_for_each_digit_in_turn_and_waits_for_all(tmp_path):
+    panel = TeachPanel(tmp_path, config=FEW_STEPS)  # no model needed to draw
+    assert panel.per_digit.value == 3 and (panel.per_digit.min, panel.per_digit.max) == (3, 10)
+    assert draw_and_keep(panel, 13) == [*range(10), 0, 1, 2]  # one of each digit per round
+    assert "Draw a 3 (2 of 3)" in panel.prompt.value
+    draw_and_keep(panel, 16)
+    assert panel.teach_button.disabled and panel.teach() is None and panel.adaptation is None
+    assert "Not yet: draw 1 more" in panel.report.value
+    draw_and_keep(panel, 1)
+    assert panel.labels == [*range(10)] * 3 and not panel.teach_button.disabled
+    assert panel.keep_button.disabled and "Every digit is drawn 3 times" in panel.prompt.value
+    panel.per_digit.value = 4  # more wanted: a fourth round, from 0
+    assert panel.teach_button.disabled and "Draw a 0 (4 of 4)" in panel.prompt.value
+    panel.per_digit.value = 3
+    assert not panel.teach_button.disabled
+
+
+def test_teach_keeps_no_blank_pad_dot_or_dash(tmp_path):
+    panel = TeachPanel(tmp_path, config=FEW_STEPS)  # no model needed to draw
+    assert not panel.keep() and "Nothing to keep: draw a 0" in panel.message.value
+    for stroke in ([(140, 140)], [(120, 140), (150, 141)]):  # a click; a short dash
+        panel.clear()
+        draw(panel.sketch, [stroke])
+        assert panel.sketch.has_ink() and not panel.keep(), stroke
+        assert f"Not kept. {PAD_TOO_SMALL}" in panel.message.value and panel.labels == []
+        assert "Draw a 0 (1 of 3)" in panel.prompt.value
+    panel.clear()
+    assert not panel.sketch.has_ink() and panel.message.value == ""
+    draw(panel.sketch, digit_strokes(0))
+    assert panel.keep() and panel.labels == [0] and "Draw a 1 (1 of 3)" in panel.prompt.value
+
+
+def test_teach_without_a_base_model_says_so_in_one_line(tmp_path):
+    panel = TeachPanel(tmp_path, config=FEW_STEPS)
+    draw_and_keep(panel, 30)
+    assert panel.teach() is None and panel.trial is None
+    assert panel.report.value.startswith("<span style='color:#b00'>Not taught: ")
+    assert "no trained model at" in panel.report.value and "Traceback" not in panel.report.value
+    assert panel.progress.layout.display == "none" and not panel.teach_button.disabled
+
+
+def test_teach_adapts_shows_before_and_after_and_saves_beside_the_base(teach_run, tiny_run):
+    course_model = _fingerprint(BEST_MODEL)
+    base_file = teach_run / "models" / "best_model.keras"
+    base_before = _fingerprint(base_file)
+    panel = TeachPanel(teach_run, config=FEW_STEPS)
+    draw_and_keep(panel, 30)
+    with pytest.raises(ValueError, match="nothing to save yet: press Teach first"):
+        panel.save("mine")
+    adaptation = panel.teach()
+    assert adaptation is panel.adaptation and panel.progress.value == FEW_STEPS.steps
+    assert "your 10 set-aside digits: " in panel.report.value and "% before, " in panel.report.value
+    assert "MNIST (" in panel.report.value and "Not taught" not in panel.report.value
+    assert adaptation.record["examples_per_digit"] == [3] * 10
+    base = load_model(base_file)
+    weights = zip(adaptation.model.get_weights(), base.get_weights(), strict=True)
+    assert not all(np.array_equal(a, b) for a, b in weights)  # it learned
+    # Now the panel shows the "try it" pad: the taught model's answer beside the base's.
+    assert panel.drawing.layout.display == "none" and panel.trying.layout.display is None
+    draw(panel.trial, digit_strokes(7))
+    assert panel.trial.prediction is not None and panel.trial.base_prediction is not None
+    assert panel.trial.model is adaptation.model and panel.figure is panel.trial.figure is not None
+    answer = panel.trial.answer.value
+    assert "taught" in answer and "before teaching" in answer and answer.count("font-size:2em") == 2
+    # Saving: never as best_model (the course's, and this run's base), never over a file.
+    models = teach_run / "models"
+    for name in ("best_model", " best_model "):
+        panel.save_name.value = name
+        panel._save_clicked()
+        assert "Not saved: 'best_model' is the course's trained model" in panel.saved.value
+    assert sorted(p.name for p in models.iterdir()) == ["best_model.json", "best_model.keras"]
+    panel.save_name.value = "mine"
+    panel._save_clicked()
+    assert "Saved <code>" in panel.saved.value and "mine.keras" in panel.saved.value
+    assert sorted(p.name for p in models.glob("mine.*")) == ["mine.json", "mine.keras", "mine.tflite"]
+    saved = load_model(models / "mine.keras")
+    np.testing.assert_allclose(
+        predict_probabilities(saved, np.zeros((1, 28, 28, 1))),
+        predict_probabilities(adaptation.model, np.zeros((1, 28, 28, 1))),
+        atol=1e-6,
+    )
+    record = json.loads((models / "mine.json").read_text())
+    assert record["adapted_from"]["file"] == "best_model.keras" and record["litert"]["keras_sha256"]
+    with pytest.raises(ValueError, match=r"mine\.keras exists already"):
+        panel.save("mine")
+    assert _fingerprint(base_file) == base_before and _fingerprint(BEST_MODEL) == course_model
+    panel.draw_more()  # back to drawing, what was kept stays
+    assert panel.trying.layout.display == "none" and panel.drawing.layout.display is None
+    assert len(panel.labels) == 30 and not panel.teach_button.disabled

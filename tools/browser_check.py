@@ -10,8 +10,11 @@ draws a stroke on the canvas and waits for an answer. Then it starts the web app
 with `make app` (Voilà), checks that it listens on localhost only, times how soon
 it is ready to draw, draws a 1 with the mouse and asserts the answer, then a
 click, a dash and a stroke released outside the pad, and opens the training tab.
-Last it opens outputs/report.html. Every page may ask this machine only: a
-request to any other fails the check. Screenshots go to outputs/browser/.
+In the "Teach it" tab it draws and keeps every digit it is asked for (3 of each),
+presses Teach, waits for the before and after, and draws a 7 on the "try it" pad,
+which must answer with the taught model and the original. Last it opens
+outputs/report.html. Every page may ask this machine only: a request to any
+other fails the check. Screenshots go to outputs/browser/.
 
 Run with `make e2e`; exits 1 with a one-line reason if any check fails.
 """
@@ -22,6 +25,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -183,7 +187,7 @@ def check_drawing_pad(page, base: str) -> None:
     canvas = page.locator(".jp-OutputArea-output canvas")
     if not canvas.count():
         raise CheckFailedError("04_infer: the drawing pad's canvas did not render")
-    answer = draw_a_one(page, canvas.last)
+    answer = draw_a_one(page, canvas.first)  # the pad's; the Teach it panel's comes after it
     print(f"browser check: the stroke drawn on the canvas was read as {answer}")
     page.screenshot(path=str(SHOTS / "04_infer_drawing_pad.png"), full_page=False)
 
@@ -194,24 +198,27 @@ def draw_a_one(page, canvas) -> str:
     box = canvas.bounding_box()
     if not box or box["width"] < 100:
         raise CheckFailedError(f"the canvas is missing or tiny ({box})")
-    page.get_by_role("button", name="Clear").last.click(timeout=10_000)
-    page.locator(".widget-html-content", has_text="Draw a digit in the box, or upload").last.wait_for()
-    x, y = box["x"], box["y"]
-    page.mouse.move(x + box["width"] * 0.5, y + box["height"] * 0.15)
-    page.mouse.down()
-    for step in range(1, 11):
-        page.mouse.move(x + box["width"] * (0.5 - 0.01 * step), y + box["height"] * (0.15 + 0.07 * step))
-    page.mouse.up()
-    answer = page.locator(".widget-html-content b[style*='font-size']").last
+    pad = canvas.locator("xpath=ancestor::div[contains(@class, 'hbox')][1]")  # the canvas and its buttons
+    pad.get_by_role("button", name="Clear").click(timeout=10_000)
+    pad.locator(".widget-html-content", has_text="Draw a digit in the box, or upload").wait_for()
+    draw_with_mouse(page, canvas, [[(0.5 - 0.01 * step, 0.15 + 0.07 * step) for step in range(11)]])
+    answer = pad.locator(".widget-html-content b[style*='font-size']").last
     answer.wait_for(timeout=30_000)
-    ink = canvas.evaluate(
-        """c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-                  let dark = 0; for (let i = 0; i < d.length; i += 4) if (d[i] < 128 && d[i + 3] > 0) dark++;
-                  return dark; }"""
-    )
+    ink = ink_on(canvas)
     if ink < 500:  # the pen is 18 px wide: a stroke down the pad darkens thousands of pixels
         raise CheckFailedError(f"the pad was read, but the canvas shows no stroke ({ink} dark pixels)")
     return answer.inner_text()
+
+
+def draw_with_mouse(page, canvas, strokes: list[list[tuple[float, float]]]) -> None:
+    """Draw `strokes` on the canvas with the mouse: each point a share (0-1) of its side."""
+    box = canvas.bounding_box()
+    for stroke in strokes:
+        page.mouse.move(box["x"] + box["width"] * stroke[0][0], box["y"] + box["height"] * stroke[0][1])
+        page.mouse.down()
+        for px, py in stroke[1:]:
+            page.mouse.move(box["x"] + box["width"] * px, box["y"] + box["height"] * py)
+        page.mouse.up()
 
 
 def start_app(port: int) -> subprocess.Popen:
@@ -305,13 +312,56 @@ def check_app(page, base: str, app: subprocess.Popen) -> None:
         raise CheckFailedError(f"the app read a 1 drawn with the mouse as {answer!r}")
     print(f"browser check: the app read the 1 drawn with the mouse as {answer}")
     timings = {"ready_to_draw_s": round(ready, 2), **check_pad_with_the_mouse(page, canvas.first)}
-    (SHOTS / "app_timings.json").write_text(json.dumps(timings, indent=2) + "\n")
     page.locator(".lm-TabBar-tab", has_text="Train").first.click()
     page.get_by_role("button", name="Train").first.wait_for(timeout=120_000)  # TensorFlow loads now
     sliders = page.locator(".widget-slider, .jupyter-widget-slider, .widget-hslider")
     if sliders.count() < 4:
         raise CheckFailedError(f"the app's training tab shows {sliders.count()} sliders, not the panel")
     page.screenshot(path=str(SHOTS / "app_training_panel.png"), full_page=True)
+    timings |= check_teach_tab(page)
+    (SHOTS / "app_timings.json").write_text(json.dumps(timings, indent=2) + "\n")
+
+
+def check_teach_tab(page, per_digit: int = 3) -> dict[str, float]:
+    """The app's Teach it tab: every digit it asks for is drawn with the mouse and kept, Teach shows
+    how the drawings set aside are read before and after, and the "try it" pad then answers a 7 with
+    the taught model and the original. Returns Teach's seconds."""
+    from helpers.samples import digit_strokes
+
+    page.locator(".lm-TabBar-tab", has_text="Teach it").first.click()
+    page.get_by_text(f"Draw a 0 (1 of {per_digit})").first.wait_for(timeout=60_000)
+    canvas = page.locator("canvas:visible").first  # the other tabs' canvases are hidden
+    for i in range(10 * per_digit):
+        draw_with_mouse(page, canvas, digit_strokes(i % 10, variant=i // 10, size=1))
+        if i == 0 and ink_on(canvas) < 500:
+            raise CheckFailedError("the Teach it canvas shows no stroke after drawing a 0 on it")
+        page.get_by_role("button", name="Keep").click()  # (its icon is part of its name)
+        n = i + 1
+        asked = f"Draw a {n % 10} ({n // 10 + 1} of {per_digit})" if n < 10 * per_digit else "Every digit is"
+        page.get_by_text(asked).first.wait_for(timeout=30_000)
+    if ink_on(canvas):
+        raise CheckFailedError("Keep left the last drawing on the Teach it canvas")
+    page.screenshot(path=str(SHOTS / "app_teach_drawn.png"), full_page=True)
+    began = time.monotonic()
+    page.get_by_role("button", name="Teach").click()
+    done = page.get_by_text(re.compile("set-aside digits: |Not taught: ")).first
+    done.wait_for(timeout=600_000)
+    taught = time.monotonic() - began
+    if "Not taught" in done.inner_text():
+        raise CheckFailedError(f"Teach failed in the app: {done.inner_text()}")
+    print(f"browser check: Teach took {taught:.0f} s: {done.inner_text()}")
+    trial = page.locator("canvas:visible").first  # the "try it" pad; the drawing canvas is hidden now
+    draw_with_mouse(page, trial, digit_strokes(7, size=1))
+    answers = page.locator(".widget-html-content td b[style*='font-size']:visible")
+    answers.nth(1).wait_for(timeout=60_000)
+    read = answers.all_inner_texts()
+    heads = page.locator(".widget-html-content th:visible").all_inner_texts()
+    if len(read) != 2 or heads != ["taught", "before teaching"]:
+        raise CheckFailedError(f"the try-it pad shows {heads} {read}, not two answers side by side")
+    page.screenshot(path=str(SHOTS / "app_teach_try_it.png"), full_page=True)
+    print(f"browser check: on the try-it pad a 7 drawn with the mouse was read as {read[0]} (taught) "
+          f"and {read[1]} (before teaching)")  # fmt: skip
+    return {"teach_s": round(taught, 1)}
 
 
 LOCAL = ("http://127.0.0.1", "http://localhost", "ws://127.0.0.1", "ws://localhost", "file:", "data:")
