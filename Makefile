@@ -22,7 +22,7 @@ RUN_DIR ?= $(if $(filter default,$(PROFILE)),,build/$(PROFILE))
 ROOT := $(if $(RUN_DIR),$(RUN_DIR)/,)
 OUT := $(ROOT)outputs
 NB_OUT := $(OUT)/notebooks
-NOTEBOOKS := 01_explore 02_train 03_evaluate 04_infer 05_trust
+NOTEBOOKS := 01_explore 02_train 03_evaluate 04_infer 05_trust 06_adapt
 EXECUTED := $(foreach nb,$(NOTEBOOKS),$(NB_OUT)/$(nb).ipynb)
 REPORT := $(OUT)/report.html
 TRAIN_ARGS := $(OUT)/.train-args
@@ -47,7 +47,7 @@ define papermill
 endef
 START := $(shell date +%s)
 
-.PHONY: FORCE app e2e help setup all train evaluate infer trust report test bench bench-quick lab lint format clean checked-outputs
+.PHONY: FORCE app e2e help setup all train evaluate infer trust adapt report test bench bench-quick lab lint format clean checked-outputs
 
 help: ## Show this help
 	@echo "digit-recognizer: a course on handwritten digit recognition. Usage: make TARGET [PROFILE=quick|best] [PARAMS=\"-p EPOCHS 5\"]"
@@ -61,13 +61,14 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@
 
-all: $(REPORT) ## Set up, run the five notebooks in order, render the report
+all: $(REPORT) ## Set up, run the six notebooks in order, render the report
 	@$(BIN)/python -m helpers.course summary --run-dir "$(RUN_DIR)" --since $(START)
 
 train: $(NB_OUT)/02_train.ipynb ## Train the model (02_train) -> models/best_model.keras
 evaluate: $(NB_OUT)/03_evaluate.ipynb ## Evaluate on the test set (03_evaluate) -> outputs/metrics.json
 infer: $(NB_OUT)/04_infer.ipynb ## Predict new images (04_infer)
 trust: $(NB_OUT)/05_trust.ipynb ## Corruptions, other writers, calibration, saliency, FGSM (05_trust)
+adapt: $(NB_OUT)/06_adapt.ipynb ## Teach the model a new hand from a few digits (06_adapt) -> outputs/adapt.json
 report: $(REPORT) ## Render outputs/report.html from the executed notebooks
 
 $(NB_OUT)/01_explore.ipynb: notebooks/01_explore.ipynb $(CORE) $(PLOT_SRC) $(DATA) | $(STAMP)
@@ -94,20 +95,24 @@ $(NB_OUT)/05_trust.ipynb: notebooks/05_trust.ipynb $(NB_OUT)/02_train.ipynb $(NB
 	data/semeion.npz | $(STAMP) $(NB_OUT)/04_infer.ipynb
 	$(call papermill,05_trust)
 
+$(NB_OUT)/06_adapt.ipynb: notebooks/06_adapt.ipynb $(NB_OUT)/02_train.ipynb $(EVAL_SRC) helpers/adapt.py \
+	data/semeion.npz $(wildcard data/real_dev/*) | $(STAMP) $(NB_OUT)/05_trust.ipynb
+	$(call papermill,06_adapt)
+
 $(REPORT): $(EXECUTED) helpers/report.py $(wildcard $(OUT)/benchmarks.md) | $(STAMP)
 	@echo "==> report"
 	@$(BIN)/python -m helpers.report --run-dir "$(RUN_DIR)" >/dev/null
 
-# The tests: pytest unit tests of helpers/, then nbval over all five notebooks in the
+# The tests: pytest unit tests of helpers/, then nbval over all six notebooks in the
 # quick profile (papermill injects the parameters; nbval executes them and compares the
 # cells marked NBVAL_CHECK_OUTPUT with their stored outputs), then over the exercises'
 # worked solutions, against the quick run the chapters just made in $(TEST_DIR).
 TEST_DIR := build/test
 SOLUTIONS := $(sort $(notdir $(basename $(wildcard notebooks/solutions/*.ipynb))))
-test: $(STAMP) ## Run the unit tests, nbval over the five notebooks (quick profile) and the exercises' solutions
+test: $(STAMP) ## Run the unit tests, nbval over the six notebooks (quick profile) and the exercises' solutions
 	@rm -rf $(TEST_DIR)/nbval $(TEST_DIR)/solutions && mkdir -p $(TEST_DIR)/nbval $(TEST_DIR)/solutions
 	@for nb in $(NOTEBOOKS); do \
-	  extra=$$([ $$nb = 02_train ] && $(BIN)/python -m helpers.config quick); \
+	  extra=$$(case $$nb in 02_train) $(BIN)/python -m helpers.config quick;; 06_adapt) echo -p SEEDS 1;; esac); \
 	  $(BIN)/papermill notebooks/$$nb.ipynb $(TEST_DIR)/nbval/$$nb.ipynb --prepare-only \
 	    --log-level WARNING -p RUN_DIR $(TEST_DIR) $$extra || exit 1; \
 	done
@@ -125,7 +130,7 @@ bench-quick: $(STAMP) ## A one-minute benchmark run that checks the benchmark wo
 	$(BIN)/python -m benchmarks --quick
 
 APP_PORT ?= 8866
-app: $(STAMP) ## Serve the drawing pad and the training panel as a web page (Voila), on localhost only
+app: $(STAMP) ## Serve the drawing pad, the training panel and Teach it as a web page (Voila), on localhost only
 	@echo "digit app: http://127.0.0.1:$(APP_PORT)/ (this computer only; Ctrl-C stops it)"
 	JUPYTER_PATH=$(CURDIR)/app $(BIN)/voila app/digits.ipynb --no-browser --port=$(APP_PORT) --Voila.ip=127.0.0.1 \
 	  --template=offline --preheat_kernel=True --strip_sources=True --show_tracebacks=False

@@ -135,6 +135,24 @@ def set_aside(labels: Sequence[int], share: float = 0.2, seed: int = 0) -> np.nd
     return aside
 
 
+def draw_per_digit(labels: Sequence[int], pool: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """Indices of `k` examples of each digit, drawn at random (without repeats) where `pool` is True."""
+    labels, pool = np.asarray(labels), np.asarray(pool, dtype=bool)
+    rng = np.random.default_rng(seed)
+    picked = []
+    for digit in range(10):
+        where = np.flatnonzero(pool & (labels == digit))
+        if len(where) < k:
+            raise AdaptError(f"only {len(where)} examples of {digit} to draw {k} from")
+        picked.append(rng.choice(where, k, replace=False))
+    return np.sort(np.concatenate(picked))
+
+
+def writer_of(path: str | Path) -> str:
+    """The writer (source) in a real_dev file name `LABEL_WRITER_N.ext`."""
+    return Path(path).stem.split("_")[1]
+
+
 def adapt_model(
     model: Any,
     sources: Sequence[Any],
@@ -490,6 +508,10 @@ __all__ = [
     "calibration_of",
     "check_output",
     "describe_adaptation",
+    "draw_per_digit",
+    "members_of",
     "read_labelled_folder",
     "set_aside",
+    "train_copy",
+    "writer_of",
 ]

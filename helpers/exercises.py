@@ -797,3 +797,91 @@ def _temperature(answer: Any, evaluation: Any, temperature: float = 2.0) -> tupl
             "the accuracy is right, but not the ECE's direction: compare reliability(...).ece both ways",
         )
     return True, f"the ranking, hence the accuracy, is unchanged, and the ECE {word}"
+
+
+# --- 06 · Adapt ------------------------------------------------------------------------------------------
+
+
+@exercise("06.1", "the weights that adapting trains: the classifier layer's")
+def _classifier_weights(answer: Any, model: Any) -> tuple[bool, str]:
+    """Answer: the number of weights and biases in the last layer (of every member, for an ensemble)."""
+    from helpers.adapt import members_of
+
+    classifiers = [member.layers[-1] for member in members_of(model)]
+    expected = sum(layer.count_params() for layer in classifiers)
+    n = _number(answer, "the count")
+    if n == expected:
+        return True, "those are the weights and biases the recipe trains"
+    if n == model.count_params():
+        return False, "that is every weight of the model; count the last layer's only"
+    if n == sum(int(np.prod(layer.kernel.shape)) for layer in classifiers):
+        return False, "close: each of the ten outputs also has a bias"
+    return False, f"too {'high' if n > expected else 'low'}: the layer's input width times 10, plus 10"
+
+
+@exercise("06.2", "draw(labels, pool, k, seed): k examples of each digit from the pool, at random")
+def _draw_per_digit(answer: Any) -> tuple[bool, str]:
+    """Answer: your function, tried on random labels and pools."""
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 10, 600)
+    pool = rng.random(600) < 0.6
+    for k in (1, 3, 7):
+        got = np.asarray(_call(answer, labels.copy(), pool.copy(), k, 5))
+        if got.ndim != 1 or got.dtype.kind not in "iu":
+            return False, "return a 1-D array of integer indices (positions in labels)"
+        if len(np.unique(got)) != len(got):
+            return False, f"with k={k}, some index comes twice: draw without replacement"
+        if not pool[got].all():
+            return False, f"with k={k}, some indices are outside the pool"
+        if not np.array_equal(np.bincount(labels[got], minlength=10), np.full(10, k)):
+            return False, f"with k={k}, the digits are not drawn {k} each"
+        again = np.asarray(_call(answer, labels.copy(), pool.copy(), k, 5))
+        if not np.array_equal(np.sort(got), np.sort(again)):
+            return False, "the same seed gave another draw: take the randomness from the seed"
+    other = np.asarray(_call(answer, labels.copy(), pool.copy(), 3, 6))
+    if np.array_equal(np.sort(other), np.sort(np.asarray(_call(answer, labels, pool, 3, 5)))):
+        return False, "another seed gave the same draw: the seed should choose it"
+    return True, "k of each digit, from the pool, no repeats, repeatable for a seed"
+
+
+@exercise("06.3", "MNIST validation accuracy after adapting without replay")
+def _without_replay(answer: Any, model: Any, examples: Any, split: Any) -> tuple[bool, str]:
+    """Answer: the accuracy on split.x_val[2000:] of the model adapted with replay=0 (seed 0)."""
+    from helpers.adapt import AdaptConfig, accuracy_on, adapt_arrays
+
+    images, labels = _pair(examples, "examples=(images, labels)")
+    held = split.x_val[2000:], split.y_val[2000:]
+    got = _number(answer, "the accuracy")
+
+    def adapted(replay: int) -> float:
+        return accuracy_on(
+            adapt_arrays(model, images, labels, config=AdaptConfig(replay=replay), mnist=split), *held
+        )
+
+    ok, why = _compare(got, adapted(0), 5e-4, "MNIST validation accuracy without replay")
+    if not ok and abs(got - adapted(AdaptConfig().replay)) <= 5e-4:
+        return False, "that is the recipe with replay; set AdaptConfig(replay=0)"
+    if not ok and abs(got - accuracy_on(model, *held)) <= 5e-4:
+        return False, "that is the base model's accuracy; measure the adapted one"
+    return ok, why
+
+
+@exercise("06.4", "nearest_mean(features, labels, queries): the digit whose mean feature is nearest")
+def _nearest_mean(answer: Any) -> tuple[bool, str]:
+    """Answer: your function, compared with a nearest-class-mean reference on random features."""
+    rng = np.random.default_rng(0)
+    centres = rng.normal(0, 1, (10, 16))
+    labels = np.repeat(np.arange(10), 5)
+    features = centres[labels] + rng.normal(0, 1.5, (50, 16))
+    queries = centres[rng.integers(0, 10, 300)] + rng.normal(0, 1.5, (300, 16))
+    means = np.stack([features[labels == d].mean(axis=0) for d in range(10)])
+    expected = ((queries[:, None, :] - means[None]) ** 2).sum(axis=2).argmin(axis=1)
+    got = np.asarray(_call(answer, features.copy(), labels.copy(), queries.copy()))
+    if got.shape != expected.shape:
+        return False, f"return one digit per query: shape {expected.shape}, got {got.shape}"
+    if np.array_equal(got, expected):
+        return True, "it answers the digit of the nearest mean feature vector"
+    nearest = labels[((queries[:, None, :] - features[None]) ** 2).sum(axis=2).argmin(axis=1)]
+    if np.array_equal(got, nearest):
+        return False, "that is the nearest single example; average each digit's examples first"
+    return False, f"{np.mean(got != expected):.0%} of the answers differ from the nearest mean (Euclidean)"

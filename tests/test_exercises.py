@@ -505,6 +505,66 @@ def test_05_5_temperature(evaluation):
     )
 
 
+def test_06_1_classifier_weights(tiny_model):
+    classifier = tiny_model.layers[-1]
+    right = classifier.count_params()
+    both("06.1", right, [tiny_model.count_params(), int(np.prod(classifier.kernel.shape)), right + 1],
+         model=tiny_model)  # fmt: skip
+
+
+def test_06_2_draw_per_digit():
+    from helpers.adapt import draw_per_digit
+
+    def with_repeats(labels, pool, k, seed):
+        rng = np.random.default_rng(seed)
+        return np.concatenate([rng.choice(np.flatnonzero(pool & (labels == d)), k) for d in range(10)])
+
+    def anywhere(labels, pool, k, seed):
+        return draw_per_digit(labels, np.ones_like(pool), k, seed)
+
+    def unseeded(labels, pool, k, seed):
+        return draw_per_digit(labels, pool, k, np.random.randint(10**6))
+
+    def same_always(labels, pool, k, seed):
+        return draw_per_digit(labels, pool, k, 0)
+
+    def ten_k(labels, pool, k, seed):
+        return np.random.default_rng(seed).choice(np.flatnonzero(pool), 10 * k, replace=False)
+
+    both("06.2", draw_per_digit, [with_repeats, anywhere, unseeded, same_always, ten_k, lambda *a: 3])
+
+
+def test_06_3_without_replay(tiny_model, tiny_run):
+    from helpers.adapt import AdaptConfig, accuracy_on, adapt_arrays
+
+    split = tiny_run.split
+    images, labels = split.x_train[:100], split.y_train[:100]
+    held = split.x_val[2000:], split.y_val[2000:]
+    right = accuracy_on(
+        adapt_arrays(tiny_model, images, labels, config=AdaptConfig(replay=0), mnist=split), *held
+    )
+    with_replay = accuracy_on(adapt_arrays(tiny_model, images, labels, mnist=split), *held)
+    wrongs = [right + 0.01, accuracy_on(tiny_model, *held)] + (
+        [with_replay] if abs(with_replay - right) > 1e-3 else []
+    )
+    both("06.3", right, wrongs, model=tiny_model, examples=(images, labels), split=split)
+
+
+def test_06_4_nearest_mean():
+    def nearest_mean(features, labels, queries):
+        means = np.stack([features[labels == d].mean(axis=0) for d in range(10)])
+        return np.linalg.norm(queries[:, None] - means[None], axis=2).argmin(axis=1)
+
+    def nearest_example(features, labels, queries):
+        return labels[np.linalg.norm(queries[:, None] - features[None], axis=2).argmin(axis=1)]
+
+    def by_cosine(features, labels, queries):
+        means = np.stack([features[labels == d].mean(axis=0) for d in range(10)])
+        return (queries @ means.T / np.linalg.norm(means, axis=1)).argmax(axis=1)
+
+    both("06.4", nearest_mean, [nearest_example, by_cosine, lambda f, y, q: nearest_mean(f, y, q)[:5]])
+
+
 def test_every_checker_is_tested_here():
     tested = {
         name.split("_", 2)[1] + "." + name.split("_", 2)[2][0]
