@@ -131,3 +131,58 @@ def cli_lines(cli: dict[str, Any], goals: dict[str, float]) -> list[str]:
         ),
     ]
     return lines
+
+
+ADAPT_PER_DIGIT = 10
+"""Examples of each digit that `digits adapt` is timed with (Semeion's first half: the half the
+recipe was chosen on; the chapter reports the other)."""
+
+
+def write_writer(folder: Path, per_digit: int = ADAPT_PER_DIGIT, seed: int = 0) -> None:
+    """`per_digit` Semeion scans of each digit from its first half, as `LABEL_i.png` files."""
+    from helpers.adapt import draw_per_digit
+
+    folder.mkdir(parents=True, exist_ok=True)
+    semeion = load_semeion()
+    pool = np.arange(len(semeion.labels)) < 800
+    for i in draw_per_digit(semeion.labels, pool, per_digit, seed):
+        image = 255 - np.asarray(semeion.sources[i], dtype=np.uint8)
+        Image.fromarray(image).save(folder / f"{semeion.labels[i]}_{i:04d}.png")
+
+
+def bench_adapt(model_file: Path, workdir: Path) -> dict[str, Any]:
+    """`digits adapt` in a cold process on 10 Semeion scans of each digit: wall, peak memory, record."""
+    folder, out = workdir / "writer", workdir / "writer.keras"
+    write_writer(folder)
+    print(f"== digits adapt: {ADAPT_PER_DIGIT} of each digit", flush=True)
+    command = [sys.executable, "-m", "benchmarks.peak_memory", str(workdir / "adapt.json"), "helpers.predict"]
+    command += ["adapt", str(folder), "--out", str(out), "--model", str(model_file)]
+    began = time.perf_counter()
+    subprocess.run(command, capture_output=True, text=True, timeout=1800, check=True)
+    seconds = time.perf_counter() - began
+    record = load_json(out.with_suffix(".json"))
+    return {
+        "per_digit": ADAPT_PER_DIGIT,
+        "wall_s": round(seconds, 2),
+        "peak_mb": load_json(workdir / "adapt.json")["peak_rss_mb"],
+        "seconds_in_record": record["seconds"],
+        "validation": record["validation"],
+    }
+
+
+def adapt_lines(adapt: dict[str, Any], goal_seconds: float) -> list[str]:
+    """The adaptation figures as Markdown, with the goal."""
+    v = adapt["validation"]
+    met = "yes" if adapt["wall_s"] <= goal_seconds else "no"
+    return [
+        f"`digits adapt` in a cold process, {adapt['per_digit']} Semeion scans of each digit (a fifth set "
+        f"aside): {adapt['wall_s']:.1f} s wall ({adapt['seconds_in_record']:.1f} s reading and adapting, "
+        f"the rest TensorFlow's start and writing the files), {adapt['peak_mb']:,.0f} MB peak. "
+        f"Set-aside digits {v['writer_before']:.1%} before, {v['writer_after']:.1%} after; "
+        f"MNIST validation {v['mnist_before']:.2%} before, {v['mnist_after']:.2%} after.",
+        "",
+        "| goal | target | measured | met |",
+        "|---|---|---|---|",
+        f"| adapting with {adapt['per_digit']} per digit, from the command line | <= {goal_seconds:.0f} s "
+        f"| {adapt['wall_s']:.1f} s | {met} |",
+    ]

@@ -32,7 +32,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from benchmarks.cli import bench_cli, cli_lines
+from benchmarks.cli import adapt_lines, bench_adapt, bench_cli, cli_lines
 from benchmarks.peak_memory import peak_rss_mb
 from helpers.artifacts import load_json, save_figure, save_json, write_atomic
 from helpers.config import TrainConfig, run_paths
@@ -59,6 +59,8 @@ GOALS = {"default_mean": 0.996, "best": 0.997, "best_minutes": 20.0, "time_ratio
 time to 99.2% as a fraction of `seed_cnn`'s."""
 CLI_GOALS = {"one_image_s": 1.0, "one_image_mb": 150.0, "images_per_s": 500.0}
 """`digits predict` in a cold process: one image's wall seconds and peak MB; 16x16 scans per second."""
+ADAPT_GOAL_S = 30.0
+"""`digits adapt` with 10 examples of each digit, in a cold process."""
 
 
 class AccuracyClock(keras.callbacks.Callback):
@@ -328,6 +330,7 @@ def run(quick: bool = False) -> dict[str, Any]:
             default_runs[0]["model_file"], Path(tmp) / photo["file"]
         )
         cli = bench_cli(Path(default_runs[0]["model_file"]), Path(tmp), 3, 200 if quick else 2000)
+        adapt = bench_adapt(Path(default_runs[0]["model_file"]), Path(tmp))
     results = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": "make bench-quick" if quick else "make bench",
@@ -343,6 +346,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         "inference": inference,
         "photo": photo,
         "cli": cli,
+        "adapt": adapt,
     }
     return write_results(results, out)
 
@@ -498,6 +502,7 @@ def to_markdown(results: dict[str, Any]) -> str:
         "",
         *goal_lines(results),
         *(["", *cli_lines(results["cli"], CLI_GOALS)] if "cli" in results else []),
+        *(["", *adapt_lines(results["adapt"], ADAPT_GOAL_S)] if "adapt" in results else []),
     ]
     return "\n".join(lines) + "\n"
 

@@ -164,3 +164,17 @@ def test_the_command_line_is_measured_cold_on_both_paths(quick):
         f"| 16x16 scans beyond start-up | >= 500 images/s | {lite['folder_images_per_s']:,.0f} images/s |"
         in markdown
     )
+
+
+def test_adapting_is_measured_cold_from_the_command_line(quick):
+    adapt = quick["adapt"]
+    assert adapt["per_digit"] == 10 and adapt["seconds_in_record"] < adapt["wall_s"]
+    assert 200 < adapt["peak_mb"] < 24_000  # TensorFlow is loaded to adapt
+    v = adapt["validation"]
+    assert v["writer_images"] == 20 and v["mnist_images"] > 1000
+    assert v["writer_after"] >= v["writer_before"]
+    markdown = (run_paths("build/bench-quick").outputs / "benchmarks.md").read_text()
+    assert (
+        f"| adapting with 10 per digit, from the command line | <= 30 s | {adapt['wall_s']:.1f} s |"
+        in markdown
+    )

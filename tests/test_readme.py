@@ -225,6 +225,7 @@ def readme_claims() -> list[tuple[str, str, str]]:
         load("trust.json"),
         record()["confidence_threshold"],
     )
+    adapt = load("adapt.json")
     real_dev = next(entry["all"] for name, entry in real.items() if name.startswith("real_dev"))
     semeion = real["Semeion"]["all"]
     summary = load("benchmarks.json")["summary"]
@@ -256,6 +257,10 @@ def readme_claims() -> list[tuple[str, str, str]]:
         *bounds(realistic["naive"]["interval"], 1, "naive", "realistic.json: naive.interval"),
         *bounds(real_dev["interval"], 1, "real_dev", "real_digits.json: real_dev all.interval"),
         *bounds(semeion["interval"], 1, "Semeion", "real_digits.json: Semeion all.interval"),
+        (pct(adapt["semeion"]["before"]), "held-out half", "outputs/adapt.json: semeion.before"),
+        (pct(adapt["semeion"]["10"]["accuracy"]), "held-out half", "outputs/adapt.json: semeion['10']"),
+        (pct(adapt["mnist_test_before"]), "MNIST's test set", "outputs/adapt.json: mnist_test_before"),
+        (pct(adapt["mnist_test_after"]), "MNIST's test set", "outputs/adapt.json: mnist_test_after"),
         (f"{threshold['value']:.3f}", "threshold", "models/best_model.json: confidence_threshold.value"),
         (
             pct(threshold["target_accuracy"]),
