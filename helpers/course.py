@@ -41,6 +41,9 @@ NOISE = re.compile(
             r"^I\d{4} [\d:. ]+\d+ \S+\.cc:\d+\]",  # TensorFlow's C++ INFO lines (oneDNN, CPU features)
             r"^To enable the following instructions: .* rebuild TensorFlow",  # the CPU-features line's tail
             r"Kernel is running over TCP without encryption",
+            # asyncio's note when the kernel exits with its control-channel task still waiting
+            r"^Task was destroyed but it is pending!",
+            r"^task: <Task pending name='Task-\d+' coro=<Kernel\.dispatch_control\(\)",
             r"^\s*$",
         ]
     )

@@ -17,6 +17,9 @@ TF_START_UP = (
     "I0000 00:00:1796187869.762280    2352 cpu_feature_guard.cc:210] This TensorFlow binary is optimized.\n"
     "To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow with flags.\n"
     "[IPKernelApp] WARNING | Kernel is running over TCP without encryption. All communication is plain.\n"
+    "Task was destroyed but it is pending!\n"
+    "task: <Task pending name='Task-48' coro=<Kernel.dispatch_control() running at /x/kernelbase.py:372> "
+    "wait_for=<Future pending cb=[Task.task_wakeup()]>>\n"
 )
 REAL = (
     "W0000 00:00:1796187870.1 2352 op_level_cost_estimator.cc:699] a real TensorFlow warning\n"
