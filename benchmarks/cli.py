@@ -140,11 +140,12 @@ recipe was chosen on; the chapter reports the other)."""
 
 def write_writer(folder: Path, per_digit: int = ADAPT_PER_DIGIT, seed: int = 0) -> None:
     """`per_digit` Semeion scans of each digit from its first half, as `LABEL_i.png` files."""
+    from benchmarks.adapt_recipes import FIRST_HALF
     from helpers.adapt import draw_per_digit
 
     folder.mkdir(parents=True, exist_ok=True)
     semeion = load_semeion()
-    pool = np.arange(len(semeion.labels)) < 800
+    pool = np.arange(len(semeion.labels)) < FIRST_HALF
     for i in draw_per_digit(semeion.labels, pool, per_digit, seed):
         image = 255 - np.asarray(semeion.sources[i], dtype=np.uint8)
         Image.fromarray(image).save(folder / f"{semeion.labels[i]}_{i:04d}.png")

@@ -359,10 +359,12 @@ def accuracy_on(model: Any, images: np.ndarray, labels: np.ndarray) -> float:
 
 @dataclass
 class Adaptation:
-    """An adapted model, its record (what `digits adapt` writes as NAME.json) and the base's split."""
+    """An adapted model, its record (what `digits adapt` writes as NAME.json), the base model it
+    was adapted from, and the base's split."""
 
     model: Any
     record: dict[str, Any]
+    base: Any
     split: Any
 
     def save(self, out: str | Path) -> Path:
@@ -452,7 +454,7 @@ def adapt_writer(
         "temperature": calibration_of(adapted)["temperature"],
         "confidence_threshold": calibration_of(adapted)["confidence_threshold"],
     }
-    return Adaptation(adapted, record, split)
+    return Adaptation(adapted, record, model, split)
 
 
 def adapt_folder(

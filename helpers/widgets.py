@@ -702,7 +702,6 @@ class TeachPanel:
                 self.base_file, self.drawings, self.labels, seed=self.seed, config=self.config,
                 on_step=self._step,
             )  # fmt: skip
-            base = load_model(self.base_file)
         except (AdaptError, ImageError, ModelError) as exc:
             self.report.value = error_html(f"Not taught: {exc}")
             return None
@@ -713,7 +712,7 @@ class TeachPanel:
         lines = describe_adaptation(adaptation.record)
         shown = "".join(f"<li>{html.escape(line, quote=False)}</li>" for line in lines)
         self.report.value = f"<b>Taught.</b><ul>{shown}</ul>"
-        self.trial = DrawingPad(adaptation.model, base=base, titles=("taught", "before teaching"))
+        self.trial = DrawingPad(adaptation.model, base=adaptation.base, titles=("taught", "before teaching"))
         self.saved.value = ""
         self.trying.children = (
             w.HTML(
