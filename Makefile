@@ -47,7 +47,7 @@ define papermill
 endef
 START := $(shell date +%s)
 
-.PHONY: FORCE app e2e help setup all train evaluate infer trust adapt report test bench bench-quick lab lint format clean checked-outputs
+.PHONY: FORCE app e2e help setup all train evaluate infer trust adapt search report test bench bench-quick lab lint format clean checked-outputs
 
 help: ## Show this help
 	@echo "digit-recognizer: a course on handwritten digit recognition. Usage: make TARGET [PROFILE=quick|best] [PARAMS=\"-p EPOCHS 5\"]"
@@ -122,6 +122,20 @@ test: $(STAMP) ## Run the unit tests, nbval over the six notebooks (quick profil
 	done
 	$(BIN)/python -m pytest tests $(TEST_DIR)/nbval $(TEST_DIR)/solutions --nbval-lax --nbval-current-env \
 	  -p no:cacheprovider
+
+# The search (helpers/search.py): an Optuna study in build/search/ (or STORAGE=postgresql://user@host/db,
+# shared by workers on several machines). Run it again to continue; Ctrl-C loses nothing.
+TRIALS ?= 24
+MINUTES ?= 0
+WORKERS ?= 1
+STORAGE ?= sqlite
+STUDY ?= digits
+SUBSET ?= 10000
+SEARCH_EPOCHS ?= 8
+FINALISTS ?= 3
+search: $(STAMP) ## Search the settings with Optuna (TRIALS= MINUTES= WORKERS= STORAGE=) -> outputs/search.json
+	$(BIN)/python -m helpers.search --trials $(TRIALS) --minutes $(MINUTES) --workers $(WORKERS) \
+	  --storage "$(STORAGE)" --study "$(STUDY)" --subset $(SUBSET) --epochs $(SEARCH_EPOCHS) --finalists $(FINALISTS)
 
 bench: $(STAMP) ## Benchmark training and inference (about 30 min) -> outputs/benchmarks.{json,md}
 	$(BIN)/python -m benchmarks

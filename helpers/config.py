@@ -66,7 +66,15 @@ class TrainConfig:
     learning_rate: float = 3e-3
     dropout: float = 0.25
     """Dropout before the classifier; `seed_cnn` uses half of it after each conv block."""
+    width: int = 32
+    """Filters in `compact_cnn`'s first stage (the second has twice, the third four times as many)."""
     augment: bool = True
+    rotation: float = 10.0
+    """With `augment`: rotate each training image by up to this many degrees either way."""
+    zoom: float = 0.1
+    """With `augment`: rescale each training image by up to this fraction either way."""
+    shift: float = 2.8
+    """With `augment`: shift each training image by up to this many pixels along each axis."""
     elastic: float = 0.0
     """With `augment`, also distort each image elastically (Simard et al., 2003): random
     displacements smoothed over 4 pixels, of about this strength; 0 turns it off."""
@@ -106,7 +114,11 @@ class TrainConfig:
             ),
             ("learning_rate", 0 < self.learning_rate <= 1, "a number in (0, 1]"),
             ("dropout", 0 <= self.dropout < 1, "a number in [0, 1)"),
+            ("width", _is_int(self.width) and 8 <= self.width <= 128, "an integer from 8 to 128"),
             ("augment", isinstance(self.augment, bool), "True or False"),
+            ("rotation", 0 <= self.rotation <= 45, "a number of degrees in [0, 45]"),
+            ("zoom", 0 <= self.zoom <= 0.5, "a number in [0, 0.5]"),
+            ("shift", 0 <= self.shift <= 8, "a number of pixels in [0, 8]"),
             ("elastic", 0 <= self.elastic <= 50, "a number in [0, 50]"),
             ("seed", _is_int(self.seed) and self.seed >= 0, "an integer >= 0"),
             ("val_fraction", 0 < self.val_fraction <= 0.5, "a number in (0, 0.5]"),

@@ -70,20 +70,28 @@ class EpochLog(keras.callbacks.Callback):
         say(line)  # and to the terminal running `make all`
 
 
-AUGMENT_RANGES = {"degrees": 10.0, "scale": 0.1, "shift_pixels": 2.8}
-"""Random affine augmentation: rotate up to 10 degrees, rescale up to 10%, shift up to 10%."""
+def augment_ranges(config: TrainConfig) -> dict[str, float]:
+    """The ranges of `config`'s random affine augmentation, keyed as `AUGMENT_RANGES`."""
+    return {"degrees": config.rotation, "scale": config.zoom, "shift_pixels": config.shift}
+
+
+AUGMENT_RANGES = augment_ranges(TrainConfig())
+"""The default random affine augmentation: rotate up to 10 degrees, rescale up to 10%, shift up to 10%."""
 ELASTIC_SIGMA = 4.0
 """Smoothness, in pixels, of the elastic distortion's random displacement field."""
 
 
-def augment_batch(images: tf.Tensor, seed: tf.Tensor, elastic: float = 0.0) -> tf.Tensor:
-    """Rotate, rescale and shift each image of a batch at random, in one resampling pass;
-    with `elastic` > 0, also distort it elastically by about that strength (`elastic_field`).
+def augment_batch(
+    images: tf.Tensor, seed: tf.Tensor, elastic: float = 0.0, ranges: dict[str, float] | None = None
+) -> tf.Tensor:
+    """Rotate, rescale and shift each image of a batch at random (within `ranges`, by default
+    `AUGMENT_RANGES`), in one resampling pass; with `elastic` > 0, also distort it elastically
+    by about that strength (`elastic_field`).
 
     Stateless: the transforms depend only on `seed` (shape (2,)), so batches can be
     augmented in parallel and a run is repeatable.
     """
-    transforms = random_affine(tf.shape(images)[0], images.shape[1], seed)
+    transforms = random_affine(tf.shape(images)[0], images.shape[1], seed, ranges or AUGMENT_RANGES)
     if elastic > 0:
         return warp_images(images, transforms, elastic_field(images, seed + 4, elastic, ELASTIC_SIGMA))
     return tf.raw_ops.ImageProjectiveTransformV3(
@@ -96,17 +104,19 @@ def augment_batch(images: tf.Tensor, seed: tf.Tensor, elastic: float = 0.0) -> t
     )
 
 
-def random_affine(n: tf.Tensor, side: int, seed: tf.Tensor) -> tf.Tensor:
-    """`n` random transforms within `AUGMENT_RANGES`, as (n, 8) rows for `ImageProjectiveTransformV3`:
+def random_affine(
+    n: tf.Tensor, side: int, seed: tf.Tensor, ranges: dict[str, float] = AUGMENT_RANGES
+) -> tf.Tensor:
+    """`n` random transforms within `ranges`, as (n, 8) rows for `ImageProjectiveTransformV3`:
     each maps an output pixel back to the input pixel it is read from."""
 
     def uniform(offset: int, half_width: float) -> tf.Tensor:
         return tf.random.stateless_uniform([n], seed=seed + offset, minval=-half_width, maxval=half_width)
 
-    angle = uniform(0, AUGMENT_RANGES["degrees"]) * (math.pi / 180)
-    scale = 1.0 + uniform(1, AUGMENT_RANGES["scale"])
-    shift_x = uniform(2, AUGMENT_RANGES["shift_pixels"])
-    shift_y = uniform(3, AUGMENT_RANGES["shift_pixels"])
+    angle = uniform(0, ranges["degrees"]) * (math.pi / 180)
+    scale = 1.0 + uniform(1, ranges["scale"])
+    shift_x = uniform(2, ranges["shift_pixels"])
+    shift_y = uniform(3, ranges["shift_pixels"])
     # The inverse of "rotate and scale about the centre, then shift".
     centre = (side - 1) / 2
     cos, sin = tf.cos(angle) / scale, tf.sin(angle) / scale
@@ -166,9 +176,10 @@ def make_dataset(
     augment: bool = False,
     elastic: float = 0.0,
     seed: int = 0,
+    ranges: dict[str, float] | None = None,
 ) -> tf.data.Dataset:
     """A batched, prefetched `tf.data` pipeline; rotates, rescales and shifts on the fly if `augment`
-    (and distorts elastically, with `elastic` > 0)."""
+    (within `ranges`, by default `AUGMENT_RANGES`; and distorts elastically, with `elastic` > 0)."""
     ds = tf.data.Dataset.from_tensor_slices((x, y))
     if shuffle:
         ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
@@ -177,7 +188,7 @@ def make_dataset(
         # One seed pair per batch, from a seeded stream: parallel and repeatable.
         seeds = tf.data.Dataset.random(seed=seed).batch(2)
         ds = tf.data.Dataset.zip(ds, seeds).map(
-            lambda batch, pair: (augment_batch(batch[0], pair, elastic), batch[1]),
+            lambda batch, pair: (augment_batch(batch[0], pair, elastic, ranges), batch[1]),
             num_parallel_calls=tf.data.AUTOTUNE,
             deterministic=True,
         )
@@ -318,6 +329,7 @@ def fit_model(
     train_ds = make_dataset(
         split.x_train, split.y_train, config.batch_size,
         shuffle=True, augment=config.augment, elastic=config.elastic, seed=config.seed,
+        ranges=augment_ranges(config),
     )  # fmt: skip
     val_ds = make_dataset(split.x_val, split.y_val, batch_size=1024)
     callbacks = make_callbacks(config, checkpoint, verbose, batchnorm_sample(split, config.seed))

@@ -1,0 +1,242 @@
+"""The search: its space, its storages and their errors, and workers that share a study, one of
+them killed mid-trial (on SQLite, and on a real PostgreSQL server the test starts and stops)."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from helpers import pausepoints, search
+from helpers.config import TrainConfig
+from helpers.search import SearchError, SearchSettings
+
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+TINY = SearchSettings(
+    trials=10,
+    study="tiny",
+    train_subset=300,
+    max_epochs=1,
+    val_fraction=0.02,
+    finalists=0,
+    heartbeat=1,
+    grace=2,
+)
+"""A search whose trials take a few seconds: 300 training images, 1 epoch, 1,200 validation digits."""
+
+
+def test_every_parameter_of_the_space_is_a_config_field_within_its_range():
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    for _ in range(20):
+        trial = study.ask()
+        config = search.suggest_config(trial, TINY)  # TrainConfig checks every range
+        assert set(trial.params) <= fields
+        assert (config.train_subset, config.val_fraction, config.epochs) == (300, 0.02, 1)
+        assert search.config_from_params(trial.params, TINY) == config
+        study.tell(trial, 0.5)
+    widths = {t.params["width"] for t in study.trials}
+    assert len(widths) > 1 and widths <= {16, 24, 32, 48}
+
+
+def test_the_space_covers_what_the_recipe_can_vary():
+    trial = optuna.create_study().ask()
+    search.suggest_config(trial, SearchSettings())
+    assert set(trial.params) == {
+        "learning_rate", "warmup", "epochs", "batch_size", "dropout", "label_smoothing", "ema",
+        "rotation", "zoom", "shift", "elastic", "width",
+    }  # fmt: skip
+    assert trial.distributions["epochs"].low == 2 and trial.distributions["epochs"].high == 8
+
+
+def test_pruning_callback_reports_each_epoch_and_raises_when_told():
+    study = optuna.create_study(direction="maximize", pruner=optuna.pruners.ThresholdPruner(lower=0.9))
+    trial = study.ask()
+    callback = search.pruning_callback(trial)
+    callback.on_epoch_end(0, {"val_accuracy": 0.95})  # above the threshold: goes on
+    with pytest.raises(optuna.TrialPruned, match="after epoch 2"):
+        callback.on_epoch_end(1, {"val_accuracy": 0.5})
+    assert study.trials[0].intermediate_values == {1: 0.95, 2: 0.5}
+
+
+@pytest.mark.parametrize(
+    ("spec", "kind"),
+    [("sqlite", "sqlite"), ("sqlite:////tmp/x.db", "sqlite"), ("journal", "journal"),
+     ("a/b.journal", "journal"), ("postgresql://u@localhost/db", "postgresql"),
+     ("postgresql+psycopg://u@h/db", "postgresql")],
+)  # fmt: skip
+def test_storage_kind(spec, kind):
+    assert search.storage_kind(spec) == kind
+
+
+def _one_line_error(settings: SearchSettings) -> str:
+    with pytest.raises(SearchError) as caught:
+        search.open_study(settings)
+    message = str(caught.value)
+    assert "\n" not in message and "Traceback" not in message
+    return message
+
+
+def test_a_wrong_storage_url_gets_one_line():
+    assert "unknown storage 'mysql//x'" in _one_line_error(SearchSettings(storage="mysql//x"))
+    message = _one_line_error(SearchSettings(storage="postgresql://me@localhost:notaport/db"))
+    assert message.startswith("cannot open the study's storage postgresql://me@localhost:notaport/db")
+
+
+def test_a_server_that_is_down_gets_one_line_and_no_password():
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    message = _one_line_error(SearchSettings(storage=f"postgresql://me:secret@127.0.0.1:{port}/db"))
+    assert f"me:***@127.0.0.1:{port}/db" in message and "secret" not in message
+    assert "refused" in message
+
+
+def test_a_missing_driver_gets_one_line(monkeypatch):
+    monkeypatch.setitem(sys.modules, "psycopg", None)
+    message = _one_line_error(SearchSettings(storage="postgresql://me@localhost/db"))
+    assert message == "PostgreSQL storage needs the psycopg driver: pip install 'psycopg[binary]'"
+
+
+def test_a_study_refuses_to_continue_at_another_scale(tmp_path):
+    settings = dataclasses.replace(TINY, storage=f"sqlite:///{tmp_path / 's.db'}")
+    search.open_study(settings)
+    search.open_study(settings)  # the same scale continues
+    message = _one_line_error(dataclasses.replace(settings, train_subset=600))
+    assert "'train_subset': 300" in message and "STUDY=" in message
+
+
+def test_interrupted_trials_are_queued_again_once(tmp_path):
+    settings = dataclasses.replace(TINY, storage=f"sqlite:///{tmp_path / 's.db'}")
+    study = search.open_study(settings)
+    broken = study.ask({"learning_rate": optuna.distributions.FloatDistribution(1e-3, 1e-2)})
+    broken.set_user_attr("interrupted", True)
+    study.tell(broken, state=TrialState.FAIL)
+    buggy = study.ask({"learning_rate": optuna.distributions.FloatDistribution(1e-3, 1e-2)})
+    study.tell(buggy, state=TrialState.FAIL)  # failed by an error, not by Ctrl-C: not retried
+    assert search.requeue_interrupted(study) == [broken.number]
+    assert search.requeue_interrupted(study) == []
+    waiting = study.get_trials(states=(TrialState.WAITING,))
+    assert [t.system_attrs["fixed_params"] for t in waiting] == [broken.params]  # asked for first
+    assert search.retry_of(waiting[0]) == broken.number
+
+
+def test_best_config_takes_the_summary_s_best_params(tmp_path):
+    assert search.best_config(tmp_path / "none.json") is None
+    params = {"learning_rate": 0.004, "epochs": 12, "width": 48, "ema": 0.99}
+    (tmp_path / "s.json").write_text(json.dumps({"best": {"params": params}}))
+    config = search.best_config(tmp_path / "s.json", TrainConfig(train_subset=10000))
+    assert (config.learning_rate, config.epochs, config.width, config.ema) == (0.004, 12, 48, 0.99)
+    assert config.train_subset == 10000
+    assert search.best_config({"best": {"params": params}}) == search.best_config(tmp_path / "s.json")
+    assert search.best_config({"best": None}) is None
+
+
+# --- real workers --------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _listening() -> tuple[socket.socket, str]:
+    folder = tempfile.mkdtemp(prefix="search-pause-")
+    address = os.path.join(folder, "pause.sock")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
+        server.bind(address)
+        server.listen(1)
+        server.settimeout(pausepoints.WAIT_LIMIT)
+        try:
+            yield server, address
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _search_with_one_worker_killed(settings: SearchSettings) -> optuna.Study:
+    """Two workers on the study; worker 0 is SIGKILLed once its first trial has trained a batch."""
+    search.open_study(settings)
+    with _listening() as (server, address):
+        env = {**os.environ, "DIGITS_SEARCH_THREADS": "1"}
+        doomed = subprocess.Popen(
+            search.worker_command(settings, 0), env={**env, pausepoints.ENV: f"training@{address}"}
+        )
+        survivor = subprocess.Popen(search.worker_command(settings, 1), env=env)
+        connection, _ = server.accept()
+        with connection:
+            assert connection.recv(64) == b"training\n"
+            doomed.send_signal(signal.SIGKILL)
+            assert doomed.wait() == -signal.SIGKILL
+    assert survivor.wait() == 0
+    return search.open_study(settings)
+
+
+def _check_the_kill_was_survived(study: optuna.Study, settings: SearchSettings) -> None:
+    trials = study.get_trials()
+    numbers = [t.number for t in trials]
+    assert len(numbers) == len(set(numbers))
+    failed = [t for t in trials if t.state == TrialState.FAIL]
+    assert len(failed) == 1, [t.state for t in trials]  # the killed worker's trial, failed by its heartbeat
+    retries = [t for t in trials if search.retry_of(t) == failed[0].number]
+    assert len(retries) == 1 and retries[0].state in search.FINISHED
+    assert retries[0].params == failed[0].params
+    assert search.count_finished(study) >= settings.trials
+    assert not [t for t in trials if t.state in (TrialState.RUNNING, TrialState.WAITING)]
+    summary = search.summarise(study, settings, workers=2)
+    assert summary["trials_complete"] + summary["trials_pruned"] == search.count_finished(study)
+    assert (summary["trials_failed"], summary["trials_retried"]) == (1, 1)
+
+
+def test_two_workers_on_sqlite_survive_one_killed(tmp_path):
+    settings = dataclasses.replace(TINY, storage=f"sqlite:///{tmp_path / 'study.sqlite3'}")
+    study = _search_with_one_worker_killed(settings)
+    _check_the_kill_was_survived(study, settings)
+    assert search.summarise(study, settings, workers=2)["storage"] == "sqlite"
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    """A PostgreSQL 15 server of the test's own, on a free localhost port, run as the postgres user
+    when the tests run as root (initdb refuses root); stopped and deleted afterwards."""
+    if not (PG_BIN / "initdb").exists():
+        pytest.skip(f"PostgreSQL 15's server is not installed ({PG_BIN})")
+    folder = Path(tempfile.mkdtemp(prefix="digits-pg-"))
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        user = pwd.getpwnam("postgres")
+        os.chown(folder, user.pw_uid, user.pw_gid)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    data = folder / "data"
+
+    def pg(*args: str) -> None:
+        subprocess.run([*as_user, *args], check=True, capture_output=True, text=True)
+
+    pg(str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+    options = f"-p {port} -k {folder} -c listen_addresses=localhost -c fsync=off"
+    pg(str(PG_BIN / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(folder / "log"), "-w", "start")
+    try:
+        pg(str(PG_BIN / "createdb"), "-h", "localhost", "-p", str(port), "-U", "postgres", "search")
+        yield f"postgresql://postgres@localhost:{port}/search"
+    finally:
+        pg(str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_two_workers_on_postgresql_survive_one_killed(postgres):
+    settings = dataclasses.replace(TINY, storage=postgres)
+    study = _search_with_one_worker_killed(settings)
+    _check_the_kill_was_survived(study, settings)
+    summary = search.summarise(study, settings, workers=2)
+    assert summary["storage"] == "postgresql" and summary["best"]["validation_accuracy"] > 0.3
