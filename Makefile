@@ -22,7 +22,7 @@ RUN_DIR ?= $(if $(filter default,$(PROFILE)),,build/$(PROFILE))
 ROOT := $(if $(RUN_DIR),$(RUN_DIR)/,)
 OUT := $(ROOT)outputs
 NB_OUT := $(OUT)/notebooks
-NOTEBOOKS := 01_explore 02_train 03_evaluate 04_infer 05_trust 06_adapt
+NOTEBOOKS := 01_explore 02_train 03_evaluate 04_infer 05_trust 06_adapt 07_search
 EXECUTED := $(foreach nb,$(NOTEBOOKS),$(NB_OUT)/$(nb).ipynb)
 REPORT := $(OUT)/report.html
 TRAIN_ARGS := $(OUT)/.train-args
@@ -61,7 +61,7 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	@touch $@
 
-all: $(REPORT) ## Set up, run the six notebooks in order, render the report
+all: $(REPORT) ## Set up, run the seven notebooks in order, render the report
 	@$(BIN)/python -m helpers.course summary --run-dir "$(RUN_DIR)" --since $(START)
 
 train: $(NB_OUT)/02_train.ipynb ## Train the model (02_train) -> models/best_model.keras
@@ -99,20 +99,27 @@ $(NB_OUT)/06_adapt.ipynb: notebooks/06_adapt.ipynb $(NB_OUT)/02_train.ipynb $(EV
 	data/semeion.npz $(wildcard data/real_dev/*) | $(STAMP) $(NB_OUT)/05_trust.ipynb
 	$(call papermill,06_adapt)
 
+# 07 runs a search of its own (about 2 minutes; less in the quick profile), or reads the last make search.
+SEARCH_NB_ARGS := $(if $(filter quick,$(PROFILE)),-p TRIALS 4 -p SUBSET 1000 -p EPOCHS 2 -p NOISE_SEEDS 2,)
+$(NB_OUT)/07_search.ipynb: notebooks/07_search.ipynb $(CORE) helpers/search.py helpers/train.py helpers/models.py \
+	$(PLOT_SRC) $(WIDGET_SRC) $(DATA) $(wildcard outputs/search.json) | $(STAMP) $(NB_OUT)/06_adapt.ipynb
+	$(call papermill,07_search,$(SEARCH_NB_ARGS))
+
 $(REPORT): $(EXECUTED) helpers/report.py $(wildcard $(OUT)/benchmarks.md) | $(STAMP)
 	@echo "==> report"
 	@$(BIN)/python -m helpers.report --run-dir "$(RUN_DIR)" >/dev/null
 
-# The tests: pytest unit tests of helpers/, then nbval over all six notebooks in the
+# The tests: pytest unit tests of helpers/, then nbval over all seven notebooks in the
 # quick profile (papermill injects the parameters; nbval executes them and compares the
 # cells marked NBVAL_CHECK_OUTPUT with their stored outputs), then over the exercises'
 # worked solutions, against the quick run the chapters just made in $(TEST_DIR).
 TEST_DIR := build/test
 SOLUTIONS := $(sort $(notdir $(basename $(wildcard notebooks/solutions/*.ipynb))))
-test: $(STAMP) ## Run the unit tests, nbval over the six notebooks (quick profile) and the exercises' solutions
+test: $(STAMP) ## Run the unit tests, nbval over the seven notebooks (quick profile) and the exercises' solutions
 	@rm -rf $(TEST_DIR)/nbval $(TEST_DIR)/solutions && mkdir -p $(TEST_DIR)/nbval $(TEST_DIR)/solutions
 	@for nb in $(NOTEBOOKS); do \
-	  extra=$$(case $$nb in 02_train) $(BIN)/python -m helpers.config quick;; 06_adapt) echo -p SEEDS 1;; esac); \
+	  extra=$$(case $$nb in 02_train) $(BIN)/python -m helpers.config quick;; 06_adapt) echo -p SEEDS 1;; \
+	    07_search) echo -p SHOW_LAST False -p TRIALS 4 -p SUBSET 1000 -p EPOCHS 2 -p NOISE_SEEDS 2;; esac); \
 	  $(BIN)/papermill notebooks/$$nb.ipynb $(TEST_DIR)/nbval/$$nb.ipynb --prepare-only \
 	    --log-level WARNING -p RUN_DIR $(TEST_DIR) $$extra || exit 1; \
 	done
@@ -125,14 +132,14 @@ test: $(STAMP) ## Run the unit tests, nbval over the six notebooks (quick profil
 
 # The search (helpers/search.py): an Optuna study in build/search/ (or STORAGE=postgresql://user@host/db,
 # shared by workers on several machines). Run it again to continue; Ctrl-C loses nothing.
-TRIALS ?= 24
+TRIALS ?= 20
 MINUTES ?= 0
 WORKERS ?= 1
 STORAGE ?= sqlite
 STUDY ?= digits
 SUBSET ?= 10000
-SEARCH_EPOCHS ?= 8
-FINALISTS ?= 3
+SEARCH_EPOCHS ?= 6
+FINALISTS ?= 2
 search: $(STAMP) ## Search the settings with Optuna (TRIALS= MINUTES= WORKERS= STORAGE=) -> outputs/search.json
 	$(BIN)/python -m helpers.search --trials $(TRIALS) --minutes $(MINUTES) --workers $(WORKERS) \
 	  --storage "$(STORAGE)" --study "$(STUDY)" --subset $(SUBSET) --epochs $(SEARCH_EPOCHS) --finalists $(FINALISTS)

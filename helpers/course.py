@@ -30,7 +30,7 @@ from helpers.config import PROJECT_ROOT, run_paths
 from helpers.data import relative_to_project
 from helpers.progress import ENV, listening
 
-NOTEBOOKS = ("01_explore", "02_train", "03_evaluate", "04_infer", "05_trust", "06_adapt")
+NOTEBOOKS = ("01_explore", "02_train", "03_evaluate", "04_infer", "05_trust", "06_adapt", "07_search")
 """The chapters, in the order they run."""
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 

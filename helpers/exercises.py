@@ -885,3 +885,67 @@ def _nearest_mean(answer: Any) -> tuple[bool, str]:
     if np.array_equal(got, nearest):
         return False, "that is the nearest single example; average each digit's examples first"
     return False, f"{np.mean(got != expected):.0%} of the answers differ from the nearest mean (Euclidean)"
+
+
+# --- 07 · Search -----------------------------------------------------------------------------------------
+
+
+@exercise("07.1", "the fewest seeds that tell two recipes apart")
+def _seeds_needed(answer: Any, std: float, gap: float) -> tuple[bool, str]:
+    """Answer: the smallest n with gap >= 2 * std * sqrt(2 / n)."""
+    expected = math.ceil(8 * std**2 / gap**2)
+    n = _number(answer, "the number of seeds")
+    if n == expected:
+        return True, f"{expected} seeds each: 2 * std * sqrt(2 / n) <= gap first holds there"
+    if n == math.ceil(4 * std**2 / gap**2):
+        return False, "that uses the standard error of one mean; the difference of two means has sqrt(2) more"
+    if n == expected - 1:
+        return False, "one short: at that n the standard error is still a little too large (round up)"
+    return False, f"too {'many' if n > expected else 'few'}: solve 2 * std * sqrt(2 / n) <= gap for n"
+
+
+@exercise("07.2", "suggest_small(trial): learning rate (log scale) and width, the rest default")
+def _small_space(answer: Any) -> tuple[bool, str]:
+    """Answer: your function, asked by 30 trials of a random-sampling study."""
+    import optuna
+
+    from helpers.config import TrainConfig
+
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    default = TrainConfig().to_dict()
+    for _ in range(30):
+        trial = study.ask()
+        config = _call(answer, trial)
+        if not isinstance(config, TrainConfig):
+            return False, f"return a TrainConfig, got {type(config).__name__}"
+        study.tell(trial, 0.0)
+        changed = {k for k, v in config.to_dict().items() if v != default[k]}
+        if changed - {"learning_rate", "width"}:
+            return False, f"only the learning rate and the width should change; {sorted(changed)} did"
+    distributions = study.trials[0].distributions
+    rate, width = distributions.get("learning_rate"), distributions.get("width")
+    if not isinstance(rate, optuna.distributions.FloatDistribution) or not rate.log:
+        return False, "suggest the learning rate with trial.suggest_float(..., log=True)"
+    if (rate.low, rate.high) != (1e-3, 1e-2):
+        return False, f"the learning rate should range from 0.001 to 0.01, not {rate.low} to {rate.high}"
+    categorical = isinstance(width, optuna.distributions.CategoricalDistribution)
+    if not categorical or set(width.choices) != {16, 32, 48}:
+        return False, "suggest the width with trial.suggest_categorical('width', [16, 32, 48])"
+    return True, "a two-setting space, on the right scales, everything else at its default"
+
+
+@exercise("07.3", "the epochs that pruning saved in a study")
+def _epochs_saved(answer: Any, study: Any) -> tuple[bool, str]:
+    """Answer: the sum over pruned trials of the epochs asked for minus the last epoch reported."""
+    from optuna.trial import TrialState
+
+    pruned = study.get_trials(states=(TrialState.PRUNED,))
+    expected = sum(t.params["epochs"] - max(t.intermediate_values) for t in pruned if t.intermediate_values)
+    n = _number(answer, "the epochs saved")
+    if n == expected:
+        return True, f"{expected} epochs over {len(pruned)} pruned trial(s)"
+    if n == sum(t.params["epochs"] for t in pruned):
+        return False, "that counts every epoch of the pruned trials; they did train until they were stopped"
+    if n == len(pruned):
+        return False, "that is the number of pruned trials; count their untrained epochs"
+    return False, f"too {'high' if n > expected else 'low'}: epochs asked for minus the last epoch reported"

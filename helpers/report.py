@@ -28,7 +28,7 @@ from helpers.data import relative_to_project
 from helpers.evaluate import interval_text
 from helpers.listings import LISTING_KEY
 
-NOTEBOOKS = ("01_explore", "02_train", "03_evaluate", "04_infer", "05_trust", "06_adapt")
+NOTEBOOKS = ("01_explore", "02_train", "03_evaluate", "04_infer", "05_trust", "06_adapt", "07_search")
 TEMPLATES = Path(__file__).parent / "templates"
 """nbconvert templates: `report` is JupyterLab's, minus the scripts it would fetch online."""
 

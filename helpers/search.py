@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -61,7 +62,7 @@ class SearchError(RuntimeError):
 class SearchSettings:
     """What a search runs: its budget, its storage, and the scale of each trial."""
 
-    trials: int = 24
+    trials: int = 20
     """Stop once this many trials have completed or been pruned, over all workers (and earlier runs)."""
     minutes: float = 0.0
     """Also stop starting new trials after this many minutes of this run; 0: no time limit."""
@@ -69,12 +70,12 @@ class SearchSettings:
     study: str = "digits"
     train_subset: int = 10000
     """Training images per trial (stratified); 0: all 54,000. The validation split is always whole."""
-    max_epochs: int = 8
+    max_epochs: int = 6
     """Trials train for `max_epochs` // 3 to `max_epochs` epochs."""
     val_fraction: float = 0.1
     trial_seeds: tuple[int, ...] = (42,)
     """Seeds (hence splits) each trial is trained and averaged over."""
-    finalists: int = 3
+    finalists: int = 2
     """The best trials re-run on `final_seeds` before one is called best."""
     final_seeds: tuple[int, ...] = (42, 43, 44)
     heartbeat: int = 10
@@ -86,6 +87,11 @@ class SearchSettings:
         """The settings that make trials comparable: a study keeps those it was created with."""
         return {"train_subset": self.train_subset, "max_epochs": self.max_epochs,
                 "val_fraction": self.val_fraction, "trial_seeds": list(self.trial_seeds)}  # fmt: skip
+
+
+SPACE = ("learning_rate", "warmup", "epochs", "batch_size", "dropout", "label_smoothing", "ema",
+         "rotation", "zoom", "shift", "elastic", "width")  # fmt: skip
+"""The settings a search varies: `suggest_config` asks for each, under its `TrainConfig` name."""
 
 
 def suggest_config(
@@ -125,6 +131,14 @@ def config_from_params(
         train_subset=settings.train_subset,
         val_fraction=settings.val_fraction,
     )
+
+
+def baseline_params(settings: SearchSettings) -> dict[str, Any]:
+    """The course's default recipe as a trial of the search (its epochs capped at the search's)."""
+    default = TrainConfig()
+    return {name: getattr(default, name) for name in SPACE} | {
+        "epochs": min(default.epochs, settings.max_epochs)
+    }
 
 
 # --- storage -----------------------------------------------------------------------------------------
@@ -194,18 +208,21 @@ def redact(url: str) -> str:
 def open_study(settings: SearchSettings, worker: int = 0) -> optuna.Study:
     """Create the study, or load it to continue; refuse one made at another scale."""
     storage = open_storage(settings)
-    study = optuna.create_study(
+    optuna.create_study(study_name=settings.study, storage=storage, direction="maximize", load_if_exists=True)
+    # TPE, seeded by the worker and by the trials already there, so that neither two workers nor a
+    # resumed run repeat another's first random points; the constant liar keeps parallel workers
+    # from asking for the same point while a trial runs.
+    seed = 1000 * worker + len(optuna.load_study(study_name=settings.study, storage=storage).trials)
+    study = optuna.load_study(
         study_name=settings.study,
         storage=storage,
-        direction="maximize",
-        load_if_exists=True,
-        # TPE, seeded per worker; the constant liar keeps parallel workers from asking for the same point.
-        sampler=optuna.samplers.TPESampler(seed=1000 + worker, constant_liar=True, n_startup_trials=8),
+        sampler=optuna.samplers.TPESampler(seed=seed, constant_liar=True, n_startup_trials=8),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2),
     )
     made_with = study.user_attrs.get("scale")
     if made_with is None:
         study.set_user_attr("scale", settings.scale())
+        study.enqueue_trial(baseline_params(settings), user_attrs={"baseline": True})  # the first trial
     elif made_with != settings.scale():
         raise SearchError(
             f"study {settings.study!r} was made with {made_with}, not {settings.scale()}: "
@@ -314,8 +331,9 @@ def describe_trial(trial: FrozenTrial, worker: int | None = None) -> str:
     who = f" [worker {worker}]" if worker is not None else ""
     seconds = trial.user_attrs.get("seconds", 0)
     params = trial.params
+    plural = "" if params.get("epochs") == 1 else "s"
     brief = (
-        f"lr {params.get('learning_rate', 0):.1e}, {params.get('epochs')} epochs, "
+        f"lr {params.get('learning_rate', 0):.1e}, {params.get('epochs')} epoch{plural}, "
         f"batch {params.get('batch_size')}, width {params.get('width')}"
     )
     if trial.state == TrialState.COMPLETE:
@@ -332,7 +350,7 @@ def describe_trial(trial: FrozenTrial, worker: int | None = None) -> str:
     return f"trial {trial.number:3d} {trial.state.name.lower()} ({brief}){who}"
 
 
-def work(settings: SearchSettings, worker: int = 0, show: Callable[[str], None] = print) -> int:
+def work(settings: SearchSettings, worker: int = 0, show: Callable[[str], None] | None = None) -> int:
     """One worker: run trials of the shared study until the budget is spent; return how many it ran."""
     study = open_study(settings, worker)
     if count_finished(study) >= settings.trials:
@@ -344,7 +362,7 @@ def work(settings: SearchSettings, worker: int = 0, show: Callable[[str], None] 
         nonlocal ran
         ran += 1
         line = describe_trial(trial, worker)
-        show(line)
+        (show or functools.partial(print, flush=True))(line)
         say(line)
         if count_finished(study) >= settings.trials:
             study.stop()
@@ -415,7 +433,8 @@ def run_workers(settings: SearchSettings, workers: int) -> None:
 
 
 def score_finalists(study: optuna.Study, settings: SearchSettings) -> list[dict[str, Any]]:
-    """Re-run the best `finalists` trials on `final_seeds` (kept in the study, so never twice)."""
+    """Re-run the best `finalists` trials, and the default recipe's, on `final_seeds` (the scores are
+    kept in the study, so never twice); best first."""
     complete = sorted(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)), key=lambda t: -t.value)
     chosen, seen = [], set()
     for trial in complete:
@@ -423,8 +442,12 @@ def score_finalists(study: optuna.Study, settings: SearchSettings) -> list[dict[
         if key not in seen:
             seen.add(key)
             chosen.append(trial)
+    chosen = chosen[: settings.finalists]
+    baseline = [t for t in complete if t.user_attrs.get("baseline")]
+    if chosen and baseline and baseline[0] not in chosen:
+        chosen.append(baseline[0])  # the default recipe, re-run too: what the best is measured against
     trainer, results = None, []
-    for trial in chosen[: settings.finalists]:
+    for trial in chosen:
         key = f"finalist {trial.number}"
         scores = dict(study.user_attrs.get(key, {}))
         if settings.trial_seeds == (settings.final_seeds[0],):
@@ -444,6 +467,7 @@ def score_finalists(study: optuna.Study, settings: SearchSettings) -> list[dict[
         ]
         results.append({
             "trial": trial.number, "params": trial.params, "trial_value": trial.value, "seeds": seeds,
+            "baseline": bool(trial.user_attrs.get("baseline")),
             "validation_accuracy": sum(values) / len(values),
             "std": float(_std(values)),
         })  # fmt: skip
@@ -499,6 +523,7 @@ def summarise(
         "scale": settings.scale(),
         "best": best,
         "finalists": finalists or [],
+        "baseline": next((f for f in finalists or [] if f["baseline"]), None),
         "importance": importances(study),
         "trial_seconds": round(sum(t.user_attrs.get("seconds", 0) for t in trials), 1),
     }

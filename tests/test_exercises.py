@@ -565,6 +565,50 @@ def test_06_4_nearest_mean():
     both("06.4", nearest_mean, [nearest_example, by_cosine, lambda f, y, q: nearest_mean(f, y, q)[:5]])
 
 
+def test_07_1_seeds_needed():
+    both("07.1", 26, [13, 25, 100, "many"], std=0.0009, gap=0.0005)  # 8 * 0.81e-6 / 0.25e-6 = 25.92
+
+
+def test_07_2_small_space():
+    from helpers.config import TrainConfig
+
+    def right(trial):
+        return TrainConfig(learning_rate=trial.suggest_float("learning_rate", 1e-3, 1e-2, log=True),
+                           width=trial.suggest_categorical("width", [16, 32, 48]))  # fmt: skip
+
+    def linear(trial):
+        return TrainConfig(learning_rate=trial.suggest_float("learning_rate", 1e-3, 1e-2),
+                           width=trial.suggest_categorical("width", [16, 32, 48]))  # fmt: skip
+
+    def too_much(trial):
+        return TrainConfig(learning_rate=trial.suggest_float("learning_rate", 1e-3, 1e-2, log=True),
+                           width=trial.suggest_categorical("width", [16, 32, 48]), epochs=3)  # fmt: skip
+
+    def wide(trial):
+        return TrainConfig(learning_rate=trial.suggest_float("learning_rate", 1e-4, 1e-1, log=True))
+
+    both("07.2", right, [linear, too_much, wide, lambda trial: {"learning_rate": 0.003}])
+
+
+def test_07_3_epochs_saved():
+    import optuna
+    from optuna.trial import TrialState
+
+    study = optuna.create_study(direction="maximize")
+    for asked, reported, state in (
+        (8, 2, TrialState.PRUNED),
+        (6, 3, TrialState.PRUNED),
+        (5, 5, TrialState.COMPLETE),
+    ):
+        study.enqueue_trial({"epochs": asked})
+        trial = study.ask()
+        trial.suggest_int("epochs", 1, 8)
+        for step in range(1, reported + 1):
+            trial.report(0.5, step)
+        study.tell(trial, 0.9 if state == TrialState.COMPLETE else None, state=state)
+    both("07.3", 9, [14, 2, 8], study=study)  # (8 - 2) + (6 - 3); not all of 8 + 6, not the 2 trials
+
+
 def test_every_checker_is_tested_here():
     tested = {
         name.split("_", 2)[1] + "." + name.split("_", 2)[2][0]

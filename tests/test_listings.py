@@ -224,6 +224,7 @@ def test_each_chapter_shows_the_code_it_teaches():
         "04_infer": {"helpers.preprocess.preprocess_image", "helpers.preprocess.clean_image"},
         "05_trust": {"helpers.trust.fgsm", "helpers.trust.integrated_gradients"},
         "06_adapt": {"helpers.adapt.train_copy", "helpers.adapt.calibrate_model"},
+        "07_search": {"helpers.search.suggest_config", "helpers.search.pruning_callback"},
     }  # fmt: skip
     for path in CHAPTERS:
         shown = set(shown_and_unrun(code_cells(path))[0])

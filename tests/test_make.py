@@ -15,7 +15,7 @@ from conftest import PausePoint
 from helpers.config import PROJECT_ROOT
 from helpers.predict import load_model
 
-NOTEBOOKS = ["01_explore", "02_train", "03_evaluate", "04_infer", "05_trust", "06_adapt"]
+NOTEBOOKS = ["01_explore", "02_train", "03_evaluate", "04_infer", "05_trust", "06_adapt", "07_search"]
 TIMEOUT = 900  # seconds for one make run; the quick profile takes about 90
 
 
@@ -145,7 +145,7 @@ def test_interrupted_make_all_finishes_when_run_again(tmp_path, pause_point):
     # 3. Run again: only what was unfinished runs, and the run is complete and sound.
     finished = run_make(run_dir, "all")
     assert finished.returncode == 0, finished.stderr[-3000:]
-    assert started(finished.stdout) == ["04_infer", "05_trust", "06_adapt"]
+    assert started(finished.stdout) == ["04_infer", "05_trust", "06_adapt", "07_search"]
     closing = finished.stdout.strip().splitlines()[-1]
     assert re.fullmatch(
         rf"done: test accuracy \d\d\.\d\d% \(\d+ errors in 10,000\); report {run_dir}/outputs/report\.html; "

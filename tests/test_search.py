@@ -55,11 +55,21 @@ def test_every_parameter_of_the_space_is_a_config_field_within_its_range():
 def test_the_space_covers_what_the_recipe_can_vary():
     trial = optuna.create_study().ask()
     search.suggest_config(trial, SearchSettings())
-    assert set(trial.params) == {
+    assert set(trial.params) == set(search.SPACE) == {
         "learning_rate", "warmup", "epochs", "batch_size", "dropout", "label_smoothing", "ema",
         "rotation", "zoom", "shift", "elastic", "width",
     }  # fmt: skip
-    assert trial.distributions["epochs"].low == 2 and trial.distributions["epochs"].high == 8
+    assert trial.distributions["epochs"].low == 2 and trial.distributions["epochs"].high == 6
+
+
+def test_a_new_study_starts_with_the_default_recipe_at_its_scale(tmp_path):
+    settings = dataclasses.replace(TINY, storage=f"sqlite:///{tmp_path / 's.db'}", max_epochs=4)
+    study = search.open_study(settings)
+    search.open_study(settings)  # continuing queues nothing more
+    (first,) = study.get_trials()
+    assert first.state == TrialState.WAITING and first.user_attrs == {"baseline": True}
+    config = search.config_from_params(first.system_attrs["fixed_params"], settings)
+    assert config == dataclasses.replace(TrainConfig(), epochs=4, train_subset=300, val_fraction=0.02)
 
 
 def test_pruning_callback_reports_each_epoch_and_raises_when_told():
@@ -120,8 +130,7 @@ def test_a_study_refuses_to_continue_at_another_scale(tmp_path):
 
 
 def test_interrupted_trials_are_queued_again_once(tmp_path):
-    settings = dataclasses.replace(TINY, storage=f"sqlite:///{tmp_path / 's.db'}")
-    study = search.open_study(settings)
+    study = optuna.create_study(storage=f"sqlite:///{tmp_path / 's.db'}")
     broken = study.ask({"learning_rate": optuna.distributions.FloatDistribution(1e-3, 1e-2)})
     broken.set_user_attr("interrupted", True)
     study.tell(broken, state=TrialState.FAIL)
@@ -201,6 +210,41 @@ def test_two_workers_on_sqlite_survive_one_killed(tmp_path):
     study = _search_with_one_worker_killed(settings)
     _check_the_kill_was_survived(study, settings)
     assert search.summarise(study, settings, workers=2)["storage"] == "sqlite"
+
+
+def test_ctrl_c_loses_nothing_and_the_search_continues_on_a_journal_file(tmp_path):
+    """A worker interrupted (SIGINT, as Ctrl-C sends) mid-trial marks it failed; the next run queues it
+    again first, finishes the budget, and writes the summary."""
+    settings = dataclasses.replace(TINY, trials=3, storage=str(tmp_path / "study.journal"))
+    search.open_study(settings)
+    with _listening() as (server, address):
+        worker = subprocess.Popen(
+            search.worker_command(settings, 0),
+            env={**os.environ, pausepoints.ENV: f"training@{address}", "DIGITS_SEARCH_THREADS": "1"},
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as in a terminal
+        )
+        connection, _ = server.accept()
+        with connection:
+            assert connection.recv(64) == b"training\n"
+            worker.send_signal(signal.SIGINT)
+            assert worker.wait() == 130
+    (interrupted,) = search.open_study(settings).get_trials()
+    assert interrupted.state == TrialState.FAIL and interrupted.user_attrs["interrupted"] is True
+
+    summary = search.run_search(settings, workers=1, out=tmp_path / "search.json")
+    study = search.open_study(settings)
+    (retry,) = [t for t in study.get_trials() if search.retry_of(t) == interrupted.number]
+    assert retry.number == interrupted.number + 1 and retry.params == interrupted.params
+    assert retry.state in search.FINISHED
+    written = json.loads((tmp_path / "search.json").read_text())
+    assert written["trials_complete"] + written["trials_pruned"] == search.count_finished(study) >= 3
+    assert (written["storage"], written["workers"], written["trials_failed"], written["trials_retried"]) == (
+        "journal", 1, 1, 1,
+    )  # fmt: skip
+    assert set(written["best"]) >= {"params", "validation_accuracy", "seeds"}
+    assert {k: summary[k] for k in written if k != "seconds"} == {
+        k: written[k] for k in written if k != "seconds"
+    }
 
 
 @pytest.fixture(scope="module")
