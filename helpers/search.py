@@ -317,7 +317,8 @@ class Trainer:
         config = suggest_config(trial, self.settings)
         began = time.perf_counter()
         try:
-            scores = self.score(config, self.settings.trial_seeds, trial)
+            reported = None if trial.user_attrs.get("baseline") else trial  # the reference is never pruned
+            scores = self.score(config, self.settings.trial_seeds, reported)
         except KeyboardInterrupt:
             trial.set_user_attr("interrupted", True)
             raise
@@ -443,14 +444,14 @@ def score_finalists(study: optuna.Study, settings: SearchSettings) -> list[dict[
             seen.add(key)
             chosen.append(trial)
     chosen = chosen[: settings.finalists]
-    baseline = [t for t in complete if t.user_attrs.get("baseline")]
+    baseline = [t for t in study.get_trials(deepcopy=False, states=FINISHED) if t.user_attrs.get("baseline")]
     if chosen and baseline and baseline[0] not in chosen:
         chosen.append(baseline[0])  # the default recipe, re-run too: what the best is measured against
     trainer, results = None, []
     for trial in chosen:
         key = f"finalist {trial.number}"
         scores = dict(study.user_attrs.get(key, {}))
-        if settings.trial_seeds == (settings.final_seeds[0],):
+        if settings.trial_seeds == (settings.final_seeds[0],) and trial.state == TrialState.COMPLETE:
             scores.setdefault(str(settings.final_seeds[0]), trial.value)  # the trial itself was that run
         missing = [s for s in settings.final_seeds if str(s) not in scores]
         if missing:

@@ -225,7 +225,7 @@ def readme_claims() -> list[tuple[str, str, str]]:
         load("trust.json"),
         record()["confidence_threshold"],
     )
-    adapt = load("adapt.json")
+    adapt, search = load("adapt.json"), load("search.json")
     real_dev = next(entry["all"] for name, entry in real.items() if name.startswith("real_dev"))
     semeion = real["Semeion"]["all"]
     summary = load("benchmarks.json")["summary"]
@@ -261,6 +261,13 @@ def readme_claims() -> list[tuple[str, str, str]]:
         (pct(adapt["semeion"]["10"]["accuracy"]), "held-out half", "outputs/adapt.json: semeion['10']"),
         (pct(adapt["mnist_test_before"]), "MNIST's test set", "outputs/adapt.json: mnist_test_before"),
         (pct(adapt["mnist_test_after"]), "MNIST's test set", "outputs/adapt.json: mnist_test_after"),
+        (str(len(search["best"]["seeds"])), "seeds", "outputs/search.json: best.seeds"),
+        (str(search["trials_complete"] + search["trials_pruned"]), "trials", "outputs/search.json: trials"),
+        (str(search["trials_pruned"]), "pruned", "outputs/search.json: trials_pruned"),
+        (f"{search['scale']['train_subset']:,}", "images", "outputs/search.json: scale.train_subset"),
+        (str(search["scale"]["max_epochs"]), "epochs", "outputs/search.json: scale.max_epochs"),
+        (pct(search["best"]["validation_accuracy"], 2), "best setting", "outputs/search.json: best"),
+        (pct(search["baseline"]["validation_accuracy"], 2), "default recipe", "search.json: baseline"),
         (f"{threshold['value']:.3f}", "threshold", "models/best_model.json: confidence_threshold.value"),
         (
             pct(threshold["target_accuracy"]),

@@ -72,6 +72,17 @@ def test_a_new_study_starts_with_the_default_recipe_at_its_scale(tmp_path):
     assert config == dataclasses.replace(TrainConfig(), epochs=4, train_subset=300, val_fraction=0.02)
 
 
+def test_the_default_recipe_is_never_pruned_and_others_are(tmp_path):
+    settings = dataclasses.replace(TINY, storage=f"sqlite:///{tmp_path / 's.db'}", max_epochs=2)
+    study = search.open_study(settings)  # queues the default recipe first
+    study.pruner = optuna.pruners.ThresholdPruner(lower=1.0)  # prunes anything it is asked about
+    trainer = search.Trainer(settings)
+    study.optimize(trainer.objective, n_trials=2)
+    baseline, other = study.get_trials()
+    assert baseline.user_attrs["baseline"] and baseline.state == TrialState.COMPLETE
+    assert other.state == TrialState.PRUNED
+
+
 def test_pruning_callback_reports_each_epoch_and_raises_when_told():
     study = optuna.create_study(direction="maximize", pruner=optuna.pruners.ThresholdPruner(lower=0.9))
     trial = study.ask()
