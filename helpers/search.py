@@ -262,14 +262,15 @@ def count_finished(study: optuna.Study) -> int:
 
 def pruning_callback(trial: optuna.Trial) -> Any:
     """A Keras callback that reports validation accuracy to `trial` after every epoch and stops
-    the trial (raises `optuna.TrialPruned`) when the pruner says so."""
+    the trial (raises `optuna.TrialPruned`) when the pruner says so, before its last epoch."""
     import keras
 
     class ReportEpochs(keras.callbacks.Callback):
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
             accuracy = float((logs or {})["val_accuracy"])
             trial.report(accuracy, epoch + 1)
-            if trial.should_prune():
+            last = epoch + 1 >= self.params.get("epochs", math.inf)  # a finished trial is kept whole
+            if not last and trial.should_prune():
                 raise optuna.TrialPruned(f"validation {accuracy:.2%} after epoch {epoch + 1}")
 
     return ReportEpochs()

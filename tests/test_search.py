@@ -87,10 +87,14 @@ def test_pruning_callback_reports_each_epoch_and_raises_when_told():
     study = optuna.create_study(direction="maximize", pruner=optuna.pruners.ThresholdPruner(lower=0.9))
     trial = study.ask()
     callback = search.pruning_callback(trial)
+    callback.set_params({"epochs": 3})
     callback.on_epoch_end(0, {"val_accuracy": 0.95})  # above the threshold: goes on
     with pytest.raises(optuna.TrialPruned, match="after epoch 2"):
         callback.on_epoch_end(1, {"val_accuracy": 0.5})
     assert study.trials[0].intermediate_values == {1: 0.95, 2: 0.5}
+    finishing = search.pruning_callback(study.ask())
+    finishing.set_params({"epochs": 2})
+    finishing.on_epoch_end(1, {"val_accuracy": 0.5})  # below, but the last epoch: the trial is done
 
 
 @pytest.mark.parametrize(
