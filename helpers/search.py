@@ -247,9 +247,9 @@ def requeue_interrupted(study: optuna.Study) -> list[int]:
 def retry_of(trial: FrozenTrial) -> int | None:
     """The number of the failed trial that `trial` repeats (queued by us or by the heartbeat), or None."""
     again = trial.user_attrs.get("retry_of")
-    return (
-        again if again is not None else trial.system_attrs.get("failed_trial")
-    )  # set by the heartbeat's retry
+    if again is None:
+        again = trial.system_attrs.get("failed_trial")  # set by the heartbeat's retry
+    return again
 
 
 def count_finished(study: optuna.Study) -> int:
@@ -396,7 +396,7 @@ def run_search(
     done = count_finished(study)
     print(
         f"study {settings.study!r} ({storage_kind(settings.storage)}): {done} of {settings.trials} trials "
-        f"finished; {workers} worker(s), {settings.train_subset or 54000} training images, "
+        f"finished; {workers} worker(s), {settings.train_subset or 54000:,} training images, "
         f"up to {settings.max_epochs} epochs per trial",
         flush=True,
     )
