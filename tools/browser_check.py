@@ -177,7 +177,9 @@ def check_train_panel(page, base: str) -> None:
     train.last.click()
     page.get_by_text("val accuracy").first.wait_for(timeout=300_000)
     page.wait_for_function(f"() => {panel_images} > {before}", timeout=30_000)  # the live chart
-    page.get_by_text("Done: validation accuracy").first.scroll_into_view_if_needed()
+    done = page.get_by_text("Done: validation accuracy").first
+    done.wait_for(timeout=300_000)  # the last epoch: as long as training takes, like the first
+    done.scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / "02_train_panel_after_training.png"), full_page=False)
 
 
