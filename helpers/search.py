@@ -29,6 +29,7 @@ import functools
 import json
 import math
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -208,11 +209,13 @@ def redact(url: str) -> str:
 def open_study(settings: SearchSettings, worker: int = 0) -> optuna.Study:
     """Create the study, or load it to continue; refuse one made at another scale."""
     storage = open_storage(settings)
-    optuna.create_study(study_name=settings.study, storage=storage, direction="maximize", load_if_exists=True)
+    existing = optuna.create_study(
+        study_name=settings.study, storage=storage, direction="maximize", load_if_exists=True
+    )
     # TPE, seeded by the worker and by the trials already there, so that neither two workers nor a
     # resumed run repeat another's first random points; the constant liar keeps parallel workers
     # from asking for the same point while a trial runs.
-    seed = 1000 * worker + len(optuna.load_study(study_name=settings.study, storage=storage).trials)
+    seed = 1000 * worker + len(existing.get_trials(deepcopy=False))
     study = optuna.load_study(
         study_name=settings.study,
         storage=storage,
@@ -471,14 +474,9 @@ def score_finalists(study: optuna.Study, settings: SearchSettings) -> list[dict[
             "trial": trial.number, "params": trial.params, "trial_value": trial.value, "seeds": seeds,
             "baseline": bool(trial.user_attrs.get("baseline")),
             "validation_accuracy": sum(values) / len(values),
-            "std": float(_std(values)),
+            "std": statistics.stdev(values) if len(values) > 1 else 0.0,
         })  # fmt: skip
     return sorted(results, key=lambda r: -r["validation_accuracy"])
-
-
-def _std(values: Sequence[float]) -> float:
-    mean = sum(values) / len(values)
-    return math.sqrt(sum((v - mean) ** 2 for v in values) / max(len(values) - 1, 1))
 
 
 def importances(study: optuna.Study) -> dict[str, float]:

@@ -3,7 +3,6 @@ them killed mid-trial (on SQLite, and on a real PostgreSQL server the test start
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import os
@@ -20,7 +19,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from helpers import pausepoints, search
+from helpers import search
 from helpers.config import TrainConfig
 from helpers.search import SearchError, SearchSettings
 
@@ -172,34 +171,16 @@ def test_best_config_takes_the_summary_s_best_params(tmp_path):
 # --- real workers --------------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _listening() -> tuple[socket.socket, str]:
-    folder = tempfile.mkdtemp(prefix="search-pause-")
-    address = os.path.join(folder, "pause.sock")
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:
-        server.bind(address)
-        server.listen(1)
-        server.settimeout(pausepoints.WAIT_LIMIT)
-        try:
-            yield server, address
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
-
-
-def _search_with_one_worker_killed(settings: SearchSettings) -> optuna.Study:
+def _search_with_one_worker_killed(settings: SearchSettings, pause_point) -> optuna.Study:
     """Two workers on the study; worker 0 is SIGKILLed once its first trial has trained a batch."""
     search.open_study(settings)
-    with _listening() as (server, address):
-        env = {**os.environ, "DIGITS_SEARCH_THREADS": "1"}
-        doomed = subprocess.Popen(
-            search.worker_command(settings, 0), env={**env, pausepoints.ENV: f"training@{address}"}
-        )
-        survivor = subprocess.Popen(search.worker_command(settings, 1), env=env)
-        connection, _ = server.accept()
-        with connection:
-            assert connection.recv(64) == b"training\n"
-            doomed.send_signal(signal.SIGKILL)
-            assert doomed.wait() == -signal.SIGKILL
+    training = pause_point("training")
+    env = {**os.environ, "DIGITS_SEARCH_THREADS": "1"}
+    doomed = subprocess.Popen(search.worker_command(settings, 0), env={**env, **training.env})
+    survivor = subprocess.Popen(search.worker_command(settings, 1), env=env)
+    training.wait(alive=lambda: doomed.poll() is None)
+    doomed.send_signal(signal.SIGKILL)
+    assert doomed.wait() == -signal.SIGKILL
     assert survivor.wait() == 0
     return search.open_study(settings)
 
@@ -220,29 +201,27 @@ def _check_the_kill_was_survived(study: optuna.Study, settings: SearchSettings) 
     assert (summary["trials_failed"], summary["trials_retried"]) == (1, 1)
 
 
-def test_two_workers_on_sqlite_survive_one_killed(tmp_path):
+def test_two_workers_on_sqlite_survive_one_killed(tmp_path, pause_point):
     settings = dataclasses.replace(TINY, storage=f"sqlite:///{tmp_path / 'study.sqlite3'}")
-    study = _search_with_one_worker_killed(settings)
+    study = _search_with_one_worker_killed(settings, pause_point)
     _check_the_kill_was_survived(study, settings)
     assert search.summarise(study, settings, workers=2)["storage"] == "sqlite"
 
 
-def test_ctrl_c_loses_nothing_and_the_search_continues_on_a_journal_file(tmp_path):
+def test_ctrl_c_loses_nothing_and_the_search_continues_on_a_journal_file(tmp_path, pause_point):
     """A worker interrupted (SIGINT, as Ctrl-C sends) mid-trial marks it failed; the next run queues it
     again first, finishes the budget, and writes the summary."""
     settings = dataclasses.replace(TINY, trials=3, storage=str(tmp_path / "study.journal"))
     search.open_study(settings)
-    with _listening() as (server, address):
-        worker = subprocess.Popen(
-            search.worker_command(settings, 0),
-            env={**os.environ, pausepoints.ENV: f"training@{address}", "DIGITS_SEARCH_THREADS": "1"},
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as in a terminal
-        )
-        connection, _ = server.accept()
-        with connection:
-            assert connection.recv(64) == b"training\n"
-            worker.send_signal(signal.SIGINT)
-            assert worker.wait() == 130
+    training = pause_point("training")
+    worker = subprocess.Popen(
+        search.worker_command(settings, 0),
+        env={**os.environ, **training.env, "DIGITS_SEARCH_THREADS": "1"},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as in a terminal
+    )
+    training.wait(alive=lambda: worker.poll() is None)
+    worker.send_signal(signal.SIGINT)
+    assert worker.wait() == 130
     (interrupted,) = search.open_study(settings).get_trials()
     assert interrupted.state == TrialState.FAIL and interrupted.user_attrs["interrupted"] is True
 
@@ -293,9 +272,9 @@ def postgres():
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def test_two_workers_on_postgresql_survive_one_killed(postgres):
+def test_two_workers_on_postgresql_survive_one_killed(postgres, pause_point):
     settings = dataclasses.replace(TINY, storage=postgres)
-    study = _search_with_one_worker_killed(settings)
+    study = _search_with_one_worker_killed(settings, pause_point)
     _check_the_kill_was_survived(study, settings)
     summary = search.summarise(study, settings, workers=2)
     assert summary["storage"] == "postgresql" and summary["best"]["validation_accuracy"] > 0.3
