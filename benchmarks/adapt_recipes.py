@@ -15,7 +15,14 @@ import time
 
 import numpy as np
 
-from helpers.adapt import AdaptConfig, accuracy_on, adapt_arrays, base_split, prepare_examples
+from helpers.adapt import (
+    AdaptConfig,
+    accuracy_on,
+    adapt_arrays,
+    base_split,
+    draw_per_digit,
+    prepare_examples,
+)
 from helpers.data import load_semeion
 from helpers.predict import load_model
 
@@ -43,10 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         for k in args.ks:
             rows = []
             for seed in range(args.seeds):
-                rng = np.random.default_rng(100 + seed)
-                picked = np.concatenate(
-                    [rng.choice(np.flatnonzero(y == d), k, replace=False) for d in range(10)]
-                )
+                picked = draw_per_digit(y, np.ones(len(y), dtype=bool), k, seed=100 + seed)
                 rest = np.setdiff1d(np.arange(len(y)), picked)
                 began = time.perf_counter()
                 adapted = adapt_arrays(model, x[picked], y[picked], seed=seed, config=config, mnist=split)

@@ -415,7 +415,7 @@ def adapt_writer(
 ) -> Adaptation:
     """Adapt the Keras model in `base_file` to a writer's labelled digits, a fifth of each digit's
     set aside to score it on; the record holds the figures before and after."""
-    from helpers.export import file_sha256
+    from helpers.artifacts import file_sha256
     from helpers.predict import load_model
 
     base_file = Path(base_file)

@@ -1,10 +1,11 @@
-"""Write artifacts atomically: a temporary file beside the target, then a rename.
+"""Write artifacts atomically (a temporary file beside the target, then a rename), and fingerprint them.
 
 A crash or Ctrl-C mid-write leaves the previous file intact, never half a file.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -67,3 +68,12 @@ def _to_jsonable(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """The SHA-256 of a file's bytes, in hex, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -8,7 +8,6 @@ scikit-learn's metrics take the labels as they are.
 from __future__ import annotations
 
 import csv
-import hashlib
 import os
 import warnings
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from helpers.artifacts import file_sha256
 from helpers.config import PROJECT_ROOT
 
 KNOWN_SHA256 = "06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64"
@@ -60,15 +60,6 @@ class Split:
     def sizes(self) -> dict[str, int]:
         """Number of images in each part."""
         return {"train": len(self.y_train), "validation": len(self.y_val)}
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """Return the sha256 hex digest of a file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def find_mnist(path: str | os.PathLike[str] | None = None) -> Path | None:

@@ -10,7 +10,6 @@ it for the run record, with the hashes that tie it to that `.keras` file;
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import os
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from helpers.artifacts import write_atomic
+from helpers.artifacts import file_sha256, write_atomic
 
 INT8_TOLERANCE = 0.0005
 """An int8 copy is kept only when its validation accuracy is within 0.05 points of the Keras model's."""
@@ -56,11 +55,6 @@ def export_tflite(
     with contextlib.redirect_stdout(io.StringIO()), native_stderr_silenced():
         data = converter.convert()
     return write_atomic(path, lambda tmp: tmp.write_bytes(data))
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """The SHA-256 of a file's bytes, in hex."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 def export_litert(

@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 
 from helpers.adapt import AdaptConfig
+from helpers.artifacts import file_sha256
 from helpers.config import PROJECT_ROOT, run_paths
-from helpers.export import file_sha256
 from helpers.preprocess import ImageError, preprocess_image, split_digits
 
 DEFAULT_MODEL = run_paths().model_file

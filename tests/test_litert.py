@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import export, predict, preprocess
+from helpers import artifacts, export, predict, preprocess
 from helpers.config import PROJECT_ROOT
 from helpers.data import REAL_DEV_DIR, SHARED_REAL_DEV_DIR, load_real_dev, load_semeion
 from helpers.predict import LiteModel, choose_model_file, load_model, main, prepare_digit, prepare_inputs
@@ -25,8 +25,8 @@ def test_training_writes_the_litert_copy_and_ties_it_to_the_keras_file(tiny_run)
     lite = tiny_run.paths.model_file.with_suffix(".tflite")
     assert entry["file"] == lite.name and lite.is_file() and entry["file_bytes"] == lite.stat().st_size
     assert entry["quantization"] == "float32" and entry["max_probability_difference"] < 1e-4
-    assert entry["keras_sha256"] == export.file_sha256(tiny_run.paths.model_file)
-    assert entry["sha256"] == export.file_sha256(lite)
+    assert entry["keras_sha256"] == artifacts.file_sha256(tiny_run.paths.model_file)
+    assert entry["sha256"] == artifacts.file_sha256(lite)
     assert abs(entry["validation_accuracy"] - tiny_run.result.record["validation"]["accuracy"]) < 1e-3
     assert choose_model_file(tiny_run.paths.model_file)[0] == lite
     assert predict.threshold_of(load_model(lite)) == tiny_run.result.record["confidence_threshold"]["value"]

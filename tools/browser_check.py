@@ -176,7 +176,7 @@ def check_train_panel(page, base: str) -> None:
     before = page.evaluate(panel_images)
     train.last.click()
     page.get_by_text("val accuracy").first.wait_for(timeout=300_000)
-    page.wait_for_function(f"() => {panel_images} > {before}", timeout=30_000)  # the live chart
+    page.wait_for_function(f"() => {panel_images} > {before}", timeout=300_000)  # the live chart
     done = page.get_by_text("Done: validation accuracy").first
     done.wait_for(timeout=300_000)  # the last epoch: as long as training takes, like the first
     done.scroll_into_view_if_needed()
