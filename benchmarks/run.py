@@ -42,7 +42,14 @@ from helpers.export import export_tflite
 from helpers.plots import plot_time_to_accuracy, use_style
 from helpers.predict import load_model, predict_image, predict_probabilities
 from helpers.samples import render_on_paper
-from helpers.train import evaluate_split, git_commit, library_versions, score_probabilities, train_model
+from helpers.train import (
+    cpu_name,
+    evaluate_split,
+    git_commit,
+    library_versions,
+    score_probabilities,
+    train_model,
+)
 
 TARGET = 0.992
 """The original project's claimed test accuracy: time-to-accuracy is read at this level."""
@@ -336,7 +343,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         "command": "make bench-quick" if quick else "make bench",
         "commit": git_commit(),
         "quick": quick,
-        "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform()},
+        "machine": {"cpu_count": os.cpu_count(), "cpu": cpu_name(), "platform": platform.platform()},
         "versions": library_versions(),
         "wall_seconds": round(time.perf_counter() - began, 1),
         "training": {"seed_cnn": seed_run, "others": [mlp_run], "default": default_runs},
@@ -422,10 +429,11 @@ def to_markdown(results: dict[str, Any]) -> str:
     s, train = results["summary"], results["training"]
     key = f"seconds_to_{TARGET}"
     commit = f", commit {results['commit'][:7]}" if results.get("commit") else ""
+    cpu = f", {results['machine']['cpu']}" if results["machine"].get("cpu") else ""
     n_test = results["inference"]["default"].get("test_images", 10_000)
     lines = [
         f"Benchmark of {results['date'][:10]} (`{results['command']}`{commit}, "
-        f"{results['machine']['cpu_count']} CPU cores, "
+        f"{results['machine']['cpu_count']} CPU cores{cpu}, "
         f"{results['wall_seconds'] / 60:.1f} min in all).",
         "",
         "| recipe | parameters | epochs | train time | time to 99.2% test | epoch / step reaching it "

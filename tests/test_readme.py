@@ -211,6 +211,13 @@ def checkpoint_rule_rows() -> list[str]:
     return [line for line in to_markdown(load("checkpoint_rule.json")).splitlines() if line]
 
 
+def more_data_rows() -> list[str]:
+    """docs/experiments.md: what the last tenth of the training data bought, from its JSON."""
+    from benchmarks.more_data import to_markdown
+
+    return [line for line in to_markdown(load("more_data.json")).splitlines() if line]
+
+
 # --- the numbers of the README's prose, each with where it comes from ---------------------------
 
 
@@ -458,6 +465,7 @@ def test_exit_codes_are_the_ones_the_readme_gives():
         ("trust.md", calibration_sentence),
         ("experiments.md", earlier_goal_rows),
         ("experiments.md", checkpoint_rule_rows),
+        ("experiments.md", more_data_rows),
     ],
     ids=lambda x: x if isinstance(x, str) else x.__name__,
 )
