@@ -10,6 +10,7 @@ nor the docs name issue numbers or commit hashes: they are written for users.
 After `make all` or `make bench` changes a number, these tests name the line to update.
 """
 
+import importlib
 import json
 import os
 import re
@@ -204,18 +205,20 @@ def earlier_goal_rows() -> list[str]:
     ]
 
 
+def study_rows(study: str) -> list[str]:
+    """The lines of `benchmarks.STUDY`'s tables, rendered by its `to_markdown` from outputs/STUDY.json."""
+    module = importlib.import_module(f"benchmarks.{study}")
+    return [line for line in module.to_markdown(load(f"{study}.json")).splitlines() if line]
+
+
 def checkpoint_rule_rows() -> list[str]:
     """docs/experiments.md: the checkpoint-rule and calibration-split tables, from their JSON."""
-    from benchmarks.checkpoint_rule import to_markdown
-
-    return [line for line in to_markdown(load("checkpoint_rule.json")).splitlines() if line]
+    return study_rows("checkpoint_rule")
 
 
 def more_data_rows() -> list[str]:
     """docs/experiments.md: what the last tenth of the training data bought, from its JSON."""
-    from benchmarks.more_data import to_markdown
-
-    return [line for line in to_markdown(load("more_data.json")).splitlines() if line]
+    return study_rows("more_data")
 
 
 # --- the numbers of the README's prose, each with where it comes from ---------------------------
