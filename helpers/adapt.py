@@ -311,14 +311,12 @@ def members_of(model: Any) -> list[Any]:
 
 def calibrate_model(model: Any, images: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
     """Fit and fold a temperature into `model`, then set its confidence threshold, on these digits."""
-    from helpers.evaluate import choose_threshold, fit_temperature
-    from helpers.models import fold_temperature
+    from helpers.evaluate import choose_threshold
     from helpers.predict import predict_probabilities, set_threshold
+    from helpers.train import calibrate
 
-    members = members_of(model)  # an ensemble's temperature goes into each member, as in training
-    temperature = fit_temperature([predict_probabilities(m, images) for m in members], labels)
-    for member in members:
-        fold_temperature(member, temperature)
+    # An ensemble's temperature goes into each member, as in training.
+    temperature = calibrate(members_of(model), images, labels)
     probabilities = predict_probabilities(model, images)
     threshold = choose_threshold(probabilities.max(axis=1), probabilities.argmax(axis=1) == labels)
     set_threshold(model, threshold["value"])
