@@ -172,3 +172,25 @@ def test_digits_adapt_writes_a_model_predict_reads(tiny_run, semeion_halves, tmp
     broken = tmp_path / "broken.keras"
     assert main(["adapt", str(folder), "--out", str(broken), "--model", base]) == 2
     assert "no examples of 4" in capsys.readouterr().err and not broken.exists()
+
+
+def test_pen_and_stretch_vary_the_writers_digits_as_they_say(semeion_halves):
+    from helpers.adapt import stretch_batch, vary_pen
+
+    x = np.repeat(semeion_halves[0][:1], 64, axis=0)
+    ink = x[0].sum()
+    redrawn = np.asarray(vary_pen(x, np.array([1, 2]), 0.5)).sum(axis=(1, 2, 3))
+    thicker, thinner = (redrawn > ink * 1.05).mean(), (redrawn < ink * 0.95).mean()
+    assert 0.15 < thicker < 0.35 and 0.15 < thinner < 0.35  # about a quarter each way
+    assert np.array_equal(vary_pen(x, np.array([1, 2]), 0.0), x)
+
+    def extent(image: np.ndarray, axis: int) -> int:
+        inked = np.flatnonzero(image[..., 0].max(axis=axis) > 0.3)
+        return int(inked[-1] - inked[0] + 1)
+
+    stretched = np.asarray(stretch_batch(x, np.array([3, 4]), 0.3))
+    wide = [extent(s, 0) / extent(x[0], 0) for s in stretched]  # across
+    tall = [extent(s, 1) / extent(x[0], 1) for s in stretched]  # down
+    assert max(wide) > 1.15 and min(wide) < 0.87  # wider and narrower, up to exp(0.3) = 1.35
+    assert np.corrcoef(wide, tall)[0, 1] < -0.8  # wider digits are shorter
+    assert np.array_equal(stretch_batch(x, np.array([3, 4]), 0.0), x)
