@@ -140,9 +140,11 @@ STUDY ?= digits
 SUBSET ?= 10000
 SEARCH_EPOCHS ?= 6
 FINALISTS ?= 2
-search: $(STAMP) ## Search the settings with Optuna (TRIALS= MINUTES= WORKERS= STORAGE=) -> outputs/search.json
+SPACE ?=
+search: $(STAMP) ## Search the settings with Optuna (TRIALS= MINUTES= WORKERS= STORAGE= SPACE=timeless) -> outputs/search.json
 	$(BIN)/python -m helpers.search --trials $(TRIALS) --minutes $(MINUTES) --workers $(WORKERS) \
-	  --storage "$(STORAGE)" --study "$(STUDY)" --subset $(SUBSET) --epochs $(SEARCH_EPOCHS) --finalists $(FINALISTS)
+	  --storage "$(STORAGE)" --study "$(STUDY)" --subset $(SUBSET) --epochs $(SEARCH_EPOCHS) --finalists $(FINALISTS) \
+	  --space $(SPACE)
 
 bench: $(STAMP) ## Benchmark training and inference (about 30 min) -> outputs/benchmarks.{json,md}
 	$(BIN)/python -m benchmarks

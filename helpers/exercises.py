@@ -940,11 +940,15 @@ def _epochs_saved(answer: Any, study: Any) -> tuple[bool, str]:
     from optuna.trial import TrialState
 
     pruned = study.get_trials(states=(TrialState.PRUNED,))
-    expected = sum(t.params["epochs"] - max(t.intermediate_values) for t in pruned if t.intermediate_values)
+    fixed = study.user_attrs.get("scale", {}).get("max_epochs")  # where the search did not vary epochs
+    asked = [t.params.get("epochs", fixed) for t in pruned]
+    expected = sum(
+        a - max(t.intermediate_values) for a, t in zip(asked, pruned, strict=True) if t.intermediate_values
+    )
     n = _number(answer, "the epochs saved")
     if n == expected:
         return True, f"{expected} epochs over {len(pruned)} pruned trial(s)"
-    if n == sum(t.params["epochs"] for t in pruned):
+    if n == sum(asked):
         return False, "that counts every epoch of the pruned trials; they did train until they were stopped"
     if n == len(pruned):
         return False, "that is the number of pruned trials; count their untrained epochs"

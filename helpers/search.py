@@ -76,6 +76,9 @@ class SearchSettings:
     val_fraction: float = 0.1
     trial_seeds: tuple[int, ...] = (42,)
     """Seeds (hence splits) each trial is trained and averaged over."""
+    space: tuple[str, ...] = ()
+    """The settings searched (names from `SPACE`); () means all of them. The others keep the
+    default recipe's values, and a fixed `epochs` is `max_epochs`."""
     finalists: int = 2
     """The best trials re-run on `final_seeds` before one is called best."""
     final_seeds: tuple[int, ...] = (42, 43, 44)
@@ -87,59 +90,71 @@ class SearchSettings:
     def scale(self) -> dict[str, Any]:
         """The settings that make trials comparable: a study keeps those it was created with."""
         return {"train_subset": self.train_subset, "max_epochs": self.max_epochs,
-                "val_fraction": self.val_fraction, "trial_seeds": list(self.trial_seeds)}  # fmt: skip
+                "val_fraction": self.val_fraction, "trial_seeds": list(self.trial_seeds),
+                "space": list(self.searched())}  # fmt: skip
+
+    def searched(self) -> tuple[str, ...]:
+        """The names of the settings this search varies, in `SPACE`'s order."""
+        return tuple(name for name in SPACE if name in self.space) if self.space else SPACE
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.space) - set(SPACE))
+        if unknown:
+            raise SearchError(f"cannot search {', '.join(unknown)}: the space has {', '.join(SPACE)}")
 
 
 SPACE = ("learning_rate", "warmup", "epochs", "batch_size", "dropout", "label_smoothing", "ema",
          "rotation", "zoom", "shift", "elastic", "width")  # fmt: skip
-"""The settings a search varies: `suggest_config` asks for each, under its `TrainConfig` name."""
+"""The settings a search can vary: `suggest_config` asks for each, under its `TrainConfig` name."""
+TIMELESS = ("learning_rate", "warmup", "dropout", "label_smoothing", "ema", "rotation", "zoom", "shift")
+"""The settings that do not change a run's training time (`SPACE=timeless`)."""
 
 
 def suggest_config(
     trial: optuna.Trial, settings: SearchSettings, base: TrainConfig | None = None
 ) -> TrainConfig:
     """The search space: the `TrainConfig` a trial asks for (the rest as in `base`)."""
-    base = base or TrainConfig()
     low_epochs = max(1, settings.max_epochs // 3)
     batch_sizes = [b for b in (64, 128, 256) if b <= (settings.train_subset or 54000)] or [32]
+    ask = {
+        "learning_rate": lambda: trial.suggest_float("learning_rate", 1e-3, 1e-2, log=True),
+        "warmup": lambda: trial.suggest_float("warmup", 0.0, 0.2),
+        "epochs": lambda: trial.suggest_int("epochs", low_epochs, settings.max_epochs),
+        "batch_size": lambda: trial.suggest_categorical("batch_size", batch_sizes),
+        "dropout": lambda: trial.suggest_float("dropout", 0.0, 0.5),
+        "label_smoothing": lambda: trial.suggest_float("label_smoothing", 0.0, 0.2),
+        "ema": lambda: trial.suggest_categorical("ema", [0.0, 0.99, 0.998]),
+        "rotation": lambda: trial.suggest_float("rotation", 0.0, 20.0),
+        "zoom": lambda: trial.suggest_float("zoom", 0.0, 0.2),
+        "shift": lambda: trial.suggest_float("shift", 0.0, 4.0),
+        "elastic": lambda: trial.suggest_float("elastic", 0.0, 20.0),
+        "width": lambda: trial.suggest_categorical("width", [16, 24, 32, 48]),
+    }
+    return config_from_params({name: ask[name]() for name in settings.searched()}, settings, base)
+
+
+def config_from_params(
+    params: dict[str, Any], settings: SearchSettings, base: TrainConfig | None = None
+) -> TrainConfig:
+    """The config a trial with `params` trains (each parameter is a `TrainConfig` field; settings
+    the search does not vary are `base`'s, and a fixed `epochs` is the search's `max_epochs`)."""
+    fixed = {} if "epochs" in settings.searched() else {"epochs": settings.max_epochs}
     return dataclasses.replace(
-        base,
-        learning_rate=trial.suggest_float("learning_rate", 1e-3, 1e-2, log=True),
-        warmup=trial.suggest_float("warmup", 0.0, 0.2),
-        epochs=trial.suggest_int("epochs", low_epochs, settings.max_epochs),
-        batch_size=trial.suggest_categorical("batch_size", batch_sizes),
-        dropout=trial.suggest_float("dropout", 0.0, 0.5),
-        label_smoothing=trial.suggest_float("label_smoothing", 0.0, 0.2),
-        ema=trial.suggest_categorical("ema", [0.0, 0.99, 0.998]),
-        rotation=trial.suggest_float("rotation", 0.0, 20.0),
-        zoom=trial.suggest_float("zoom", 0.0, 0.2),
-        shift=trial.suggest_float("shift", 0.0, 4.0),
-        elastic=trial.suggest_float("elastic", 0.0, 20.0),
-        width=trial.suggest_categorical("width", [16, 24, 32, 48]),
+        base or TrainConfig(),
+        **fixed,
+        **params,
         train_subset=settings.train_subset,
         val_fraction=settings.val_fraction,
         ensemble=1,
     )
 
 
-def config_from_params(
-    params: dict[str, Any], settings: SearchSettings, base: TrainConfig | None = None
-) -> TrainConfig:
-    """The config a trial with `params` trains (each parameter is a `TrainConfig` field)."""
-    return dataclasses.replace(
-        base or TrainConfig(),
-        **params,
-        train_subset=settings.train_subset,
-        val_fraction=settings.val_fraction,
-    )
-
-
 def baseline_params(settings: SearchSettings) -> dict[str, Any]:
     """The course's default recipe as a trial of the search (its epochs capped at the search's)."""
     default = TrainConfig()
-    return {name: getattr(default, name) for name in SPACE} | {
-        "epochs": min(default.epochs, settings.max_epochs)
-    }
+    return {name: getattr(default, name) for name in settings.searched()} | (
+        {"epochs": min(default.epochs, settings.max_epochs)} if "epochs" in settings.searched() else {}
+    )
 
 
 # --- storage -----------------------------------------------------------------------------------------
@@ -594,6 +609,10 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument(
         "--finalists", type=int, default=defaults.finalists, help="best trials re-run on 3 seeds"
     )
+    run.add_argument(
+        "--space", nargs="*", default=[], metavar="NAME",
+        help="the settings to search (default: all); 'timeless': those that cost no training time",
+    )  # fmt: skip
     run.add_argument("--out", default=str(SEARCH_JSON), help="where the summary goes ('' for nowhere)")
     worker = sub.add_parser("worker", help="one worker process (make search WORKERS=N starts N)")
     worker.add_argument("--settings", required=True)
@@ -613,6 +632,7 @@ def main(argv: list[str] | None = None) -> int:
             settings = SearchSettings(
                 trials=args.trials, minutes=args.minutes, storage=args.storage, study=args.study,
                 train_subset=args.subset, max_epochs=args.epochs, finalists=args.finalists,
+                space=TIMELESS if args.space == ["timeless"] else tuple(args.space),
             )  # fmt: skip
             summary = run_search(settings, args.workers, args.out or None)
     except SearchError as error:

@@ -607,6 +607,14 @@ def test_07_3_epochs_saved():
             trial.report(0.5, step)
         study.tell(trial, 0.9 if state == TrialState.COMPLETE else None, state=state)
     both("07.3", 9, [14, 2, 8], study=study)  # (8 - 2) + (6 - 3); not all of 8 + 6, not the 2 trials
+    fixed = optuna.create_study(direction="maximize")  # epochs not searched: every trial trains max_epochs
+    fixed.set_user_attr("scale", {"max_epochs": 18})
+    trial = fixed.ask()
+    trial.suggest_float("learning_rate", 1e-3, 1e-2)
+    for step in range(1, 5):
+        trial.report(0.5, step)
+    fixed.tell(trial, None, state=TrialState.PRUNED)
+    both("07.3", 14, [18, 4, 1], study=fixed)
 
 
 def test_every_checker_is_tested_here():

@@ -61,6 +61,24 @@ def test_the_space_covers_what_the_recipe_can_vary():
     assert trial.distributions["epochs"].low == 2 and trial.distributions["epochs"].high == 6
 
 
+def test_a_smaller_space_keeps_the_rest_at_the_default_recipe(tmp_path):
+    settings = dataclasses.replace(TINY, max_epochs=3, space=search.TIMELESS)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    trial = study.ask()
+    config = search.suggest_config(trial, settings)
+    assert set(trial.params) == set(search.TIMELESS)
+    default = TrainConfig()
+    assert (config.epochs, config.batch_size, config.width, config.elastic) == (3, 128, default.width, 0.0)
+    assert search.config_from_params(trial.params, settings) == config
+    assert set(search.baseline_params(settings)) == set(search.TIMELESS)
+    with pytest.raises(SearchError, match="cannot search depth"):
+        SearchSettings(space=("learning_rate", "depth"))
+    stored = dataclasses.replace(settings, storage=f"sqlite:///{tmp_path / 's.db'}")
+    search.open_study(stored)  # a study keeps its space, like the rest of its scale
+    with pytest.raises(SearchError, match="was made with"):
+        search.open_study(dataclasses.replace(stored, space=()))
+
+
 def test_a_new_study_starts_with_the_default_recipe_at_its_scale(tmp_path):
     settings = dataclasses.replace(TINY, storage=f"sqlite:///{tmp_path / 's.db'}", max_epochs=4)
     study = search.open_study(settings)
