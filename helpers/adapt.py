@@ -319,7 +319,7 @@ def train_copy(
 
 
 def vary_pen(images: Any, seed: Any, share: float) -> Any:
-    """Redraw `share` of a batch's digits with another pen: half a pixel-ring thicker (grey
+    """Redraw `share` of a batch's digits with another pen: half of them a pixel thicker (grey
     dilation, 3x3), half thinner (grey erosion, 2x2); the rest unchanged. Stateless in `seed`."""
     import tensorflow as tf
 
