@@ -222,11 +222,18 @@ def redact(url: str) -> str:
 
 
 def open_study(settings: SearchSettings, worker: int = 0) -> optuna.Study:
-    """Create the study, or load it to continue; refuse one made at another scale."""
+    """Create the study, or load it to continue; refuse one made at another scale.
+
+    Only the process that creates the study records its scale and queues the default recipe, so
+    two machines starting at the same moment on a new PostgreSQL study queue it once.
+    """
     storage = open_storage(settings)
-    existing = optuna.create_study(
-        study_name=settings.study, storage=storage, direction="maximize", load_if_exists=True
-    )
+    try:
+        existing = optuna.create_study(study_name=settings.study, storage=storage, direction="maximize")
+        created = True
+    except optuna.exceptions.DuplicatedStudyError:
+        existing = optuna.load_study(study_name=settings.study, storage=storage)
+        created = False
     # TPE, seeded by the worker and by the trials already there, so that neither two workers nor a
     # resumed run repeat another's first random points; the constant liar keeps parallel workers
     # from asking for the same point while a trial runs.
@@ -238,10 +245,10 @@ def open_study(settings: SearchSettings, worker: int = 0) -> optuna.Study:
         pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2),
     )
     made_with = study.user_attrs.get("scale")
-    if made_with is None:
+    if created:
         study.set_user_attr("scale", settings.scale())
         study.enqueue_trial(baseline_params(settings), user_attrs={"baseline": True})  # the first trial
-    elif made_with != settings.scale():
+    elif made_with is not None and made_with != settings.scale():  # None: its creator is setting it up
         raise SearchError(
             f"study {settings.study!r} was made with {made_with}, not {settings.scale()}: "
             "use those settings to continue it, or another study name (STUDY=...)"

@@ -89,6 +89,15 @@ def test_a_new_study_starts_with_the_default_recipe_at_its_scale(tmp_path):
     assert config == dataclasses.replace(TrainConfig(), epochs=4, train_subset=300, val_fraction=0.02)
 
 
+def test_a_study_another_process_has_just_created_gets_no_second_baseline(tmp_path):
+    settings = dataclasses.replace(TINY, storage=f"sqlite:///{tmp_path / 's.db'}")
+    # Another machine created the study a moment ago and has not yet recorded its scale or
+    # queued the default recipe: this one must leave both to it.
+    optuna.create_study(study_name=settings.study, storage=settings.storage, direction="maximize")
+    study = search.open_study(settings)
+    assert study.get_trials() == [] and "scale" not in study.user_attrs
+
+
 def test_the_default_recipe_is_never_pruned_and_others_are(tmp_path):
     settings = dataclasses.replace(TINY, storage=f"sqlite:///{tmp_path / 's.db'}", max_epochs=2)
     study = search.open_study(settings)  # queues the default recipe first
