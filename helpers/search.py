@@ -353,16 +353,24 @@ class Trainer:
         return float(sum(scores) / len(scores))
 
 
+def brief_params(params: dict[str, Any], count: int = 4) -> str:
+    """A few of a trial's settings for one line: rate, epochs, batch and width where searched,
+    then the others in the space's order."""
+    names = [n for n in ("learning_rate", "epochs", "batch_size", "width") if n in params]
+    names += [n for n in SPACE if n in params and n not in names][: max(0, count - len(names))]
+    short = {"learning_rate": "lr", "batch_size": "batch", "label_smoothing": "smoothing"}
+
+    def value(v: Any) -> str:
+        return f"{v:.1e}" if isinstance(v, float) and 0 < abs(v) < 0.01 else f"{v:.3g}"
+
+    return ", ".join(f"{short.get(n, n)} {value(params[n])}" for n in names)
+
+
 def describe_trial(trial: FrozenTrial, worker: int | None = None) -> str:
     """One line on a finished trial, for the terminal."""
     who = f" [worker {worker}]" if worker is not None else ""
     seconds = trial.user_attrs.get("seconds", 0)
-    params = trial.params
-    plural = "" if params.get("epochs") == 1 else "s"
-    brief = (
-        f"lr {params.get('learning_rate', 0):.1e}, {params.get('epochs')} epoch{plural}, "
-        f"batch {params.get('batch_size')}, width {params.get('width')}"
-    )
+    brief = brief_params(trial.params)
     if trial.state == TrialState.COMPLETE:
         return (
             f"trial {trial.number:3d} complete: {trial.value:.2%} validation ({brief}; {seconds:.0f} s){who}"

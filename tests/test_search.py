@@ -79,6 +79,13 @@ def test_a_smaller_space_keeps_the_rest_at_the_default_recipe(tmp_path):
         search.open_study(dataclasses.replace(stored, space=()))
 
 
+def test_a_trial_line_names_the_settings_it_searched():
+    full = search.baseline_params(TINY)
+    assert search.brief_params(full) == "lr 3.0e-03, epochs 1, batch 128, width 32"
+    timeless = search.baseline_params(dataclasses.replace(TINY, space=search.TIMELESS))
+    assert search.brief_params(timeless) == "lr 3.0e-03, warmup 0.03, dropout 0.25, smoothing 0.1"
+
+
 def test_a_new_study_starts_with_the_default_recipe_at_its_scale(tmp_path):
     settings = dataclasses.replace(TINY, storage=f"sqlite:///{tmp_path / 's.db'}", max_epochs=4)
     study = search.open_study(settings)
