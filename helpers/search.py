@@ -242,7 +242,10 @@ def open_study(settings: SearchSettings, worker: int = 0) -> optuna.Study:
         study_name=settings.study,
         storage=storage,
         sampler=optuna.samplers.TPESampler(seed=seed, constant_liar=True, n_startup_trials=8),
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=2),
+        # Not before a third of the longest run: early epochs rank how fast a setting starts.
+        pruner=optuna.pruners.MedianPruner(
+            n_startup_trials=5, n_warmup_steps=max(2, settings.max_epochs // 3)
+        ),
     )
     made_with = study.user_attrs.get("scale")
     if created:

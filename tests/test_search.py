@@ -105,6 +105,20 @@ def test_a_study_another_process_has_just_created_gets_no_second_baseline(tmp_pa
     assert study.get_trials() == [] and "scale" not in study.user_attrs
 
 
+def test_pruning_waits_for_a_third_of_the_longest_run(tmp_path):
+    settings = dataclasses.replace(TINY, storage=f"sqlite:///{tmp_path / 's.db'}", max_epochs=12)
+    study = search.open_study(settings)
+    for _ in range(6):  # the default recipe (queued first) and five more, all complete
+        trial = study.ask()
+        for epoch in range(1, 13):
+            trial.report(0.99, epoch)
+        study.tell(trial, 0.99)
+    worse = study.ask()
+    for epoch in range(1, 6):
+        worse.report(0.5, epoch)
+        assert worse.should_prune() == (epoch >= 4), epoch  # from epoch 12 // 3 = 4 on
+
+
 def test_the_default_recipe_is_never_pruned_and_others_are(tmp_path):
     settings = dataclasses.replace(TINY, storage=f"sqlite:///{tmp_path / 's.db'}", max_epochs=2)
     study = search.open_study(settings)  # queues the default recipe first
