@@ -34,6 +34,8 @@ MAX_README_CHARS = 15_000
 DROPPED_HEADLINE_ROWS = ("Commit",)
 """Headline rows the README leaves out (the commit is in models/best_model.json)."""
 PROMPT = "$ .venv/bin/digits "
+MNIST_TRAINING = 60_000
+"""MNIST's training digits, before the validation split is taken from them."""
 
 ISSUE_REF = re.compile(r"\b(?:issues?|PR|pull requests?)\s*#?\d+|(?<![\w&/])#\d+\b", re.IGNORECASE)
 COMMIT_HASH = re.compile(
@@ -274,7 +276,7 @@ def readme_claims() -> list[tuple[str, str, str]]:
         (str(len(search["best"]["seeds"])), "seeds", "outputs/search.json: best.seeds"),
         (str(search["trials_complete"] + search["trials_pruned"]), "trials", "outputs/search.json: trials"),
         (str(search["trials_pruned"]), "pruned", "outputs/search.json: trials_pruned"),
-        (f"{search['scale']['train_subset']:,}", "images", "outputs/search.json: scale.train_subset"),
+        (f"{search_images(search['scale']):,}", "images", "outputs/search.json: scale.train_subset"),
         (str(search["scale"]["max_epochs"]), "epochs", "outputs/search.json: scale.max_epochs"),
         (pct(search["best"]["validation_accuracy"], 2), "best setting", "outputs/search.json: best"),
         (pct(search["baseline"]["validation_accuracy"], 2), "default recipe", "search.json: baseline"),
@@ -294,6 +296,11 @@ def readme_claims() -> list[tuple[str, str, str]]:
         ("4.0", "CC BY 4.0", "data/README.md (test_credits_match_the_data_licences)"),
         ("2021", "Copyright (c) 2021", "data/real_dev/LICENSES (test_credits_match_the_data_licences)"),
     ]
+
+
+def search_images(scale: dict) -> int:
+    """Training images per trial of a search at `scale` (a train_subset of 0 means all of them)."""
+    return scale["train_subset"] or round(MNIST_TRAINING * (1 - scale["val_fraction"]))
 
 
 def bounds(interval: list[float], digits: int, word: str, source: str) -> list[tuple[str, str, str]]:

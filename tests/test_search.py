@@ -326,3 +326,17 @@ def test_two_workers_on_postgresql_survive_one_killed(postgres, pause_point):
     _check_the_kill_was_survived(study, settings)
     summary = search.summarise(study, settings, workers=2)
     assert summary["storage"] == "postgresql" and summary["best"]["validation_accuracy"] > 0.3
+
+
+def test_finalists_can_be_run_again_on_more_seeds(tmp_path, capsys):
+    from benchmarks import recipe_seeds
+
+    settings = dataclasses.replace(TINY, space=search.TIMELESS)
+    summary = {
+        "scale": settings.scale(),
+        "finalists": [{"trial": 0, "baseline": True, "params": search.baseline_params(settings)}],
+    }
+    (tmp_path / "search.json").write_text(json.dumps(summary))
+    assert recipe_seeds.main(["42", "--search", str(tmp_path / "search.json")]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith("trial 0 (the default recipe), seed 42: ") and line.endswith("errors of 1,200)")
