@@ -63,17 +63,17 @@ class TrainConfig:
     model: str = "compact_cnn"
     epochs: int = 18
     batch_size: int = 128
-    learning_rate: float = 3e-3
-    dropout: float = 0.25
+    learning_rate: float = 2.6e-3
+    dropout: float = 0.0
     """Dropout before the classifier; `seed_cnn` uses half of it after each conv block."""
     width: int = 32
     """Filters in `compact_cnn`'s first stage (the second has twice, the third four times as many)."""
     augment: bool = True
-    rotation: float = 10.0
+    rotation: float = 7.0
     """With `augment`: rotate each training image by up to this many degrees either way."""
-    zoom: float = 0.1
+    zoom: float = 0.08
     """With `augment`: rescale each training image by up to this fraction either way."""
-    shift: float = 2.8
+    shift: float = 2.2
     """With `augment`: shift each training image by up to this many pixels along each axis."""
     elastic: float = 0.0
     """With `augment`, also distort each image elastically (Simard et al., 2003): random
@@ -85,9 +85,9 @@ class TrainConfig:
     schedule: str = "onecycle"
     """'plateau' halves the rate when validation loss stalls; 'onecycle' warms up from a tenth
     of `learning_rate` (for `warmup` of the steps), then decays it to zero along a cosine."""
-    warmup: float = 0.03
+    warmup: float = 0.14
     """With the one-cycle schedule: the share of all steps spent warming up."""
-    label_smoothing: float = 0.1
+    label_smoothing: float = 0.06
     """Train towards 1 - this on the true class plus this spread over all ten (0: plain targets)."""
     patience: int = 4
     """With the plateau schedule: epochs without validation gain before early stopping.

@@ -89,7 +89,7 @@ def conv_bn_relu(x: keras.KerasTensor, filters: int) -> keras.KerasTensor:
     return layers.ReLU()(x)
 
 
-def build_compact_cnn(dropout: float = 0.25, width: int = 32) -> keras.Model:
+def build_compact_cnn(dropout: float = 0.0, width: int = 32) -> keras.Model:
     """A small, fast CNN: three conv-BN-ReLU stages whose 'valid' padding shrinks the maps.
 
     28 -> 26 -> pool 13 -> 11 -> pool 5 -> 3, then 3x3x128 features straight into

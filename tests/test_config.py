@@ -16,20 +16,20 @@ def test_defaults():
         "model": "compact_cnn",
         "epochs": 18,
         "batch_size": 128,
-        "learning_rate": 3e-3,
-        "dropout": 0.25,
+        "learning_rate": 2.6e-3,
+        "dropout": 0.0,
         "width": 32,
         "augment": True,
-        "rotation": 10.0,
-        "zoom": 0.1,
-        "shift": 2.8,
+        "rotation": 7.0,
+        "zoom": 0.08,
+        "shift": 2.2,
         "elastic": 0.0,
         "seed": 42,
         "val_fraction": 0.1,
         "train_subset": 0,
         "schedule": "onecycle",
-        "warmup": 0.03,
-        "label_smoothing": 0.1,
+        "warmup": 0.14,
+        "label_smoothing": 0.06,
         "patience": 4,
         "ema": 0.998,
         "ensemble": 1,
@@ -43,7 +43,7 @@ def test_quick_profile_overrides_only_its_values():
     assert (quick.epochs, quick.train_subset, quick.batch_size, quick.min_accuracy) == (1, 20000, 32, 0.85)
     assert quick.profile == "quick"
     assert quick.model == "compact_cnn"
-    assert quick.learning_rate == 3e-3
+    assert quick.learning_rate == 2.6e-3
 
 
 def test_best_profile_averages_five_default_models():

@@ -81,9 +81,9 @@ def test_a_smaller_space_keeps_the_rest_at_the_default_recipe(tmp_path):
 
 def test_a_trial_line_names_the_settings_it_searched():
     full = search.baseline_params(TINY)
-    assert search.brief_params(full) == "lr 3.0e-03, epochs 1, batch 128, width 32"
+    assert search.brief_params(full) == "lr 2.6e-03, epochs 1, batch 128, width 32"
     timeless = search.baseline_params(dataclasses.replace(TINY, space=search.TIMELESS))
-    assert search.brief_params(timeless) == "lr 3.0e-03, warmup 0.03, dropout 0.25, smoothing 0.1"
+    assert search.brief_params(timeless) == "lr 2.6e-03, warmup 0.14, dropout 0, smoothing 0.06"
 
 
 def test_a_new_study_starts_with_the_default_recipe_at_its_scale(tmp_path):
