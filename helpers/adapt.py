@@ -3,7 +3,8 @@
 The recipe (measured in docs/adaptation.md, on Semeion's first half only):
 train the classifier layer alone, on batches that mix the writer's digits
 (randomly rotated, rescaled and shifted) with MNIST training digits, so that
-MNIST is not forgotten; batch normalisation keeps its statistics. Then fit a new
+MNIST is not forgotten, and with half of the features it reads dropped at random
+on each step; batch normalisation keeps its statistics. Then fit a new
 temperature and confidence threshold, as `make train` does, on MNIST validation
 digits plus the writer's set-aside ones. Other knobs (a decaying rate, pens and
 proportions varied) were measured and are off by default.
@@ -54,6 +55,9 @@ class AdaptConfig:
     """Share of the writer's digits redrawn with a pen a pixel thicker (half of them) or thinner."""
     stretch: float = 0.0
     """The writer's digits are stretched by up to exp(±stretch) across and its inverse down."""
+    dropout: float = 0.5
+    """Share of the features the classifier reads that are dropped at random on each step (in
+    place of the base model's own dropout), when only the classifier trains."""
     calibration_images: int = 2000
     """MNIST validation digits the temperature and threshold are fitted on, with the writer's."""
 
@@ -62,6 +66,8 @@ class AdaptConfig:
             raise ValueError(f"train must be 'classifier' or 'all', got {self.train!r}")
         if self.steps < 1 or self.batch < 1 or self.replay < 0 or self.learning_rate <= 0:
             raise ValueError("steps and batch must be at least 1, replay at least 0, learning_rate above 0")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"dropout must be a share in [0, 1), got {self.dropout}")
         if not 0 <= self.pen <= 1 or self.stretch < 0:
             raise ValueError(
                 f"pen must be a share in 0-1 and stretch at least 0, got {self.pen}, {self.stretch}"
@@ -287,8 +293,8 @@ def train_copy(
 
     if config.train == "classifier":
         # Only the classifier learns, so what feeds it does not depend on earlier steps: run the
-        # frozen layers (dropout included) over many steps' batches at once, about twice as fast
-        # on a CPU as one batch at a time, then take those steps on the classifier alone.
+        # frozen layers over many steps' batches at once, about twice as fast on a CPU as one
+        # batch at a time, then take those steps on the classifier alone.
         trunk = keras.Model(adapted.inputs, classifier.input)
 
         @tf.function
@@ -297,7 +303,10 @@ def train_copy(
             for j in tf.range(count):
                 x, y = views(first + j)
                 xs, ys = xs.write(j, x), ys.write(j, y)
-            seen = trunk(tf.reshape(xs.stack(), [-1, *images.shape[1:]]), training=True)
+            seen = trunk(tf.reshape(xs.stack(), [-1, *images.shape[1:]]), training=False)
+            if config.dropout:  # the recipe's own dropout, whatever rate the base model trained with
+                pair = tf.stack([tf.constant(seed, tf.int32), first]) + 70
+                seen = tf.nn.experimental.stateless_dropout(seen, config.dropout, pair)
             seen = tf.reshape(seen, [count, config.batch + config.replay, seen.shape[-1]])
             targets = ys.stack()
             for j in tf.range(count):

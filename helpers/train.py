@@ -76,7 +76,7 @@ def augment_ranges(config: TrainConfig) -> dict[str, float]:
 
 
 AUGMENT_RANGES = augment_ranges(TrainConfig())
-"""The default random affine augmentation: rotate up to 7 degrees, rescale up to 8%, shift up to 2.2 pixels."""
+"""The default random affine augmentation: rotate up to 7 degrees, rescale up to 8%, shift up to 2.2 px."""
 ELASTIC_SIGMA = 4.0
 """Smoothness, in pixels, of the elastic distortion's random displacement field."""
 
