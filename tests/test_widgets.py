@@ -13,7 +13,7 @@ from PIL import Image
 
 from helpers import preprocess
 from helpers.adapt import AdaptConfig
-from helpers.config import PROJECT_ROOT
+from helpers.config import PROJECT_ROOT, TrainConfig
 from helpers.evaluate import evaluate_probabilities
 from helpers.predict import LiteModel, load_model, predict_probabilities
 from helpers.samples import digit_strokes
@@ -49,7 +49,7 @@ def test_panel_trains_charts_and_tabulates_without_touching_the_course_model(pan
     panel.learning_rate.value = 1e-3
     panel.train()
     assert panel.table.value.count("<tr") == 3
-    assert [r["learning rate"] for r in panel.runs] == ["3.0e-03", "1.0e-03"]
+    assert [r["learning rate"] for r in panel.runs] == [f"{TrainConfig().learning_rate:.1e}", "1.0e-03"]
 
 
 def test_panel_reads_every_control_into_the_config(panel):
