@@ -278,8 +278,11 @@ def readme_claims() -> list[tuple[str, str, str]]:
         (str(search["trials_pruned"]), "pruned", "outputs/search.json: trials_pruned"),
         (f"{search_images(search['scale']):,}", "images", "outputs/search.json: scale.train_subset"),
         (str(search["scale"]["max_epochs"]), "epochs", "outputs/search.json: scale.max_epochs"),
-        (pct(search["best"]["validation_accuracy"], 2), "best setting", "outputs/search.json: best"),
-        (pct(search["baseline"]["validation_accuracy"], 2), "default recipe", "search.json: baseline"),
+        (
+            pct(summary["default_test_accuracy_mean"], 2),
+            "default recipe",
+            "outputs/benchmarks.json: summary.default_test_accuracy_mean",
+        ),
         (f"{threshold['value']:.3f}", "threshold", "models/best_model.json: confidence_threshold.value"),
         (
             pct(threshold["target_accuracy"]),
