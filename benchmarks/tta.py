@@ -13,8 +13,8 @@ import argparse
 import numpy as np
 
 from helpers.artifacts import load_json
-from helpers.config import run_paths
-from helpers.data import load_mnist, split_train_val
+from helpers.config import RunPaths, run_paths
+from helpers.data import Split, load_mnist, split_train_val
 from helpers.predict import load_model, predict_probabilities
 from helpers.train import score_probabilities
 
@@ -32,9 +32,9 @@ def shift_images(images: np.ndarray, dy: int, dx: int) -> np.ndarray:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Print validation accuracy without and with test-time shifts."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def load_run_validation(argv: list[str] | None, description: str) -> tuple[RunPaths, Split]:
+    """The run that `--run-dir` names (default: build/best) and the validation split its record names."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--run-dir", default="build/best", help="the run's root (default: build/best)")
     paths = run_paths(parser.parse_args(argv).run_dir)
     config = load_json(paths.record_file)["config"]
@@ -42,6 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     split = split_train_val(
         mnist.x_train, mnist.y_train, val_fraction=config["val_fraction"], seed=config["seed"]
     )
+    return paths, split
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print validation accuracy without and with test-time shifts."""
+    paths, split = load_run_validation(argv, __doc__.splitlines()[0])
     model = load_model(paths.model_file)
     views = {(0, 0): predict_probabilities(model, split.x_val)}
     for dy, dx in CROSS + DIAGONALS:

@@ -138,6 +138,17 @@ def test_tta_shift_moves_pixels_and_fills_with_background():
     assert shift_images(images, 0, 1).sum() == 0.0  # pushed off the right edge
 
 
+def test_member_errors_count_what_members_share():
+    from benchmarks.member_errors import count_shared_errors
+
+    labels = np.array([0, 1, 2, 3])
+    onehot = np.eye(4, dtype=np.float32)
+    # digit 3 is missed by all three members, digit 2 by two, digit 1 by one (confidently)
+    members = [onehot[[0, 1, 0, 0]], onehot[[0, 1, 2, 0]], onehot[[0, 0, 0, 0]] * 0.9 + 0.025]
+    counts = count_shared_errors(members, labels)
+    assert counts == {"members": [2, 1, 3], "ensemble": 2, "any": 3, "most": 2, "all": 1}
+
+
 def test_benchmark_json_holds_no_machine_paths(quick):
     from helpers.config import PROJECT_ROOT
 
