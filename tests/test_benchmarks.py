@@ -149,6 +149,33 @@ def test_member_errors_count_what_members_share():
     assert counts == {"members": [2, 1, 3], "ensemble": 2, "any": 3, "most": 2, "all": 1}
 
 
+def test_ensemble_mix_fills_each_added_set_with_the_run_members():
+    from benchmarks.ensemble_mix import compare_mixes
+
+    labels = np.array([0, 1, 2])
+
+    def answers(digits: list[int], confidence: list[float]) -> np.ndarray:
+        p = np.array([[(1 - c) / 2] * 3 for c in confidence], dtype=np.float32)
+        p[np.arange(3), digits] = confidence
+        return p
+
+    # run members 0-2 each miss one digit, unsure (0.6); added member 3 misses none, and
+    # added member 4 misses all three, surer (0.95) than a run member is right (0.9)
+    members = [
+        answers([1, 1, 2], [0.6, 0.9, 0.9]),
+        answers([0, 2, 2], [0.9, 0.6, 0.9]),
+        answers([0, 1, 0], [0.9, 0.9, 0.6]),
+        answers([0, 1, 2], [1.0, 1.0, 1.0]),
+        answers([1, 2, 0], [0.95, 0.95, 0.95]),
+    ]
+    rows = dict(compare_mixes(members, labels, own=3, size=2))
+    assert list(rows) == [(), (3,), (4,), (3, 4)]
+    assert rows[()] == [0, 0, 0]  # each pair of run members: the sure one outvotes the miss
+    assert rows[(3,)] == [0, 0, 0]
+    assert rows[(4,)] == [3, 3, 3]
+    assert rows[(3, 4)] == [0]
+
+
 def test_benchmark_json_holds_no_machine_paths(quick):
     from helpers.config import PROJECT_ROOT
 

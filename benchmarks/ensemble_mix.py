@@ -1,0 +1,92 @@
+"""Would members of other recipes make a better ensemble? Validation errors of mixed ensembles.
+
+    python -m benchmarks.ensemble_mix '{"dropout": 0.25}' '{"elastic": 10}' [--size 4] [--run-dir DIR]
+
+Each recipe (TrainConfig fields as JSON, over the run's own config) trains one member on the
+validation split of the `best` run (default: build/best), with a seed none of the run's members
+used; a member already trained for that recipe under `build/ensemble_mix/` is reused. Then, for
+each set of new members, every ensemble of `--size` that fills it up with the run's own members is
+scored on that split: the mean over those choices says what the new recipes add (the best single
+mix is mostly luck). It reads only the validation split, so it may guide a choice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import itertools
+import json
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from benchmarks.member_errors import count_shared_errors
+from benchmarks.tta import load_run_validation
+from helpers.artifacts import load_json
+from helpers.config import TrainConfig
+from helpers.predict import load_model, predict_probabilities
+from helpers.train import fit_model
+
+MIX_DIR = Path("build/ensemble_mix")
+
+
+def compare_mixes(
+    probabilities: list[np.ndarray], labels: np.ndarray, own: int, size: int
+) -> list[tuple[tuple[int, ...], list[int]]]:
+    """For each set of added members (indices from `own` on), the errors of every `size`-member
+    ensemble that fills it up with the run's own members (indices below `own`)."""
+    rows = []
+    for n_added in range(min(size, len(probabilities) - own) + 1):
+        for added in itertools.combinations(range(own, len(probabilities)), n_added):
+            errors = [
+                count_shared_errors([probabilities[j] for j in (*chosen, *added)], labels)["ensemble"]
+                for chosen in itertools.combinations(range(own), size - n_added)
+            ]
+            if errors:
+                rows.append((added, errors))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Train (or reuse) a member per recipe, then print each mix's validation errors, fewest first."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("recipes", nargs="*", help="TrainConfig fields as JSON objects")
+    parser.add_argument("--size", type=int, default=4, help="members per ensemble (default 4)")
+    args, rest = parser.parse_known_args(argv)
+    paths, split = load_run_validation(rest, __doc__.splitlines()[0])
+    record = load_json(paths.record_file)
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    run_config = {k: v for k, v in record["config"].items() if k in fields}
+    run_config["ensemble"] = 1
+    members = [layer for layer in load_model(paths.model_file).layers if isinstance(layer, keras.Model)]
+    names = [f"run member {i + 1}" for i in range(len(members))]
+    probabilities = [predict_probabilities(m, split.x_val) for m in members]
+    next_seed = run_config["seed"] + len(members)
+    for i, recipe in enumerate(args.recipes):
+        overrides = json.loads(recipe)
+        config = TrainConfig(**{**run_config, "seed": next_seed + i, **overrides})
+        key = hashlib.sha256(json.dumps(dataclasses.asdict(config), sort_keys=True).encode()).hexdigest()
+        checkpoint = MIX_DIR / f"{key[:12]}.keras"
+        if checkpoint.exists():
+            model = keras.models.load_model(checkpoint, compile=False)
+        else:
+            MIX_DIR.mkdir(parents=True, exist_ok=True)
+            began = time.perf_counter()
+            model, _ = fit_model(config, split, checkpoint)
+            print(f"{recipe}: trained in {time.perf_counter() - began:.0f} s", flush=True)
+        names.append(recipe)
+        probabilities.append(predict_probabilities(model, split.x_val))
+    for name, p in zip(names, probabilities, strict=True):
+        print(f"{int((p.argmax(axis=1) != split.y_val).sum()):3d} errors  {name}")
+    print(f"ensembles of {args.size}, errors of {len(split.y_val):,} over every choice of the run's members:")
+    for added, errors in compare_mixes(probabilities, split.y_val, len(members), args.size):
+        label = " + ".join(names[j] for j in added) or "the run's members only"
+        print(f"  mean {np.mean(errors):4.1f}, {min(errors)}-{max(errors)} ({len(errors)} mixes)  {label}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
