@@ -102,7 +102,7 @@ $(NB_OUT)/06_adapt.ipynb: notebooks/06_adapt.ipynb $(NB_OUT)/02_train.ipynb $(EV
 # 07 runs a search of its own (about 2 minutes; less in the quick profile), or reads the last make search.
 SEARCH_NB_ARGS := $(if $(filter quick,$(PROFILE)),-p TRIALS 4 -p SUBSET 1000 -p EPOCHS 2 -p NOISE_SEEDS 2,)
 $(NB_OUT)/07_search.ipynb: notebooks/07_search.ipynb $(CORE) helpers/search.py helpers/train.py helpers/models.py \
-	$(PLOT_SRC) $(WIDGET_SRC) $(DATA) $(wildcard outputs/search.json) | $(STAMP) $(NB_OUT)/06_adapt.ipynb
+	$(PLOT_SRC) $(WIDGET_SRC) $(DATA) $(wildcard outputs/search.json outputs/ensemble_mix.json outputs/benchmarks.json) | $(STAMP) $(NB_OUT)/06_adapt.ipynb
 	$(call papermill,07_search,$(SEARCH_NB_ARGS))
 
 $(REPORT): $(EXECUTED) helpers/report.py $(wildcard $(OUT)/benchmarks.md) | $(STAMP)

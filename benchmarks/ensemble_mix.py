@@ -25,12 +25,13 @@ import numpy as np
 
 from benchmarks.member_errors import count_shared_errors
 from benchmarks.tta import load_run_validation
-from helpers.artifacts import load_json
-from helpers.config import TrainConfig
+from helpers.artifacts import load_json, save_json
+from helpers.config import PROJECT_ROOT, TrainConfig
 from helpers.predict import load_model, predict_probabilities
 from helpers.train import fit_model
 
 MIX_DIR = Path("build/ensemble_mix")
+OUT_JSON = Path("outputs/ensemble_mix.json")
 
 
 def compare_mixes(
@@ -55,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("recipes", nargs="*", help="TrainConfig fields as JSON objects")
     parser.add_argument("--size", type=int, default=4, help="members per ensemble (default 4)")
+    parser.add_argument("--out", default=str(OUT_JSON), help=f"where to write the figures ({OUT_JSON})")
     args, rest = parser.parse_known_args(argv)
     paths, split = load_run_validation(rest, __doc__.splitlines()[0])
     record = load_json(paths.record_file)
@@ -77,14 +79,29 @@ def main(argv: list[str] | None = None) -> int:
             began = time.perf_counter()
             model, _ = fit_model(config, split, checkpoint)
             print(f"{recipe}: trained in {time.perf_counter() - began:.0f} s", flush=True)
-        names.append(recipe)
+        names.append(f"{recipe} (seed {config.seed})")
         probabilities.append(predict_probabilities(model, split.x_val))
-    for name, p in zip(names, probabilities, strict=True):
-        print(f"{int((p.argmax(axis=1) != split.y_val).sum()):3d} errors  {name}")
+    errors = [int((p.argmax(axis=1) != split.y_val).sum()) for p in probabilities]
+    for name, n in zip(names, errors, strict=True):
+        print(f"{n:3d} errors  {name}")
+    rows = compare_mixes(probabilities, split.y_val, len(members), args.size)
     print(f"ensembles of {args.size}, errors of {len(split.y_val):,} over every choice of the run's members:")
-    for added, errors in compare_mixes(probabilities, split.y_val, len(members), args.size):
+    for added, mix_errors in rows:
         label = " + ".join(names[j] for j in added) or "the run's members only"
-        print(f"  mean {np.mean(errors):4.1f}, {min(errors)}-{max(errors)} ({len(errors)} mixes)  {label}")
+        spread = f"{min(mix_errors)}-{max(mix_errors)} ({len(mix_errors)})"
+        print(f"  mean {np.mean(mix_errors):4.1f}, {spread}  {label}")
+    save_json(
+        {
+            "run": str(paths.root.resolve().relative_to(PROJECT_ROOT)),
+            "validation_images": len(split.y_val),
+            "size": args.size,
+            "members": [{"name": n, "errors": e} for n, e in zip(names, errors, strict=True)],
+            "own_members": len(members),
+            "mixes": [{"added": list(added), "errors": e} for added, e in rows],
+        },
+        args.out,
+    )
+    print(f"wrote {args.out}")
     return 0
 
 
