@@ -4,10 +4,11 @@
 
 Each recipe (TrainConfig fields as JSON, over the run's own config) trains one member on the
 validation split of the `best` run (default: build/best), with a seed none of the run's members
-used; a member already trained for that recipe under `build/ensemble_mix/` is reused. Then, for
-each set of new members, every ensemble of `--size` that fills it up with the run's own members is
-scored on that split: the mean over those choices says what the new recipes add (the best single
-mix is mostly luck). It reads only the validation split, so it may guide a choice.
+used (unless the recipe names one); a member already trained for that recipe under
+`build/ensemble_mix/` is reused. Then, for each set of new members, every ensemble of `--size`
+that fills it up with the run's own members is scored on that split: the mean over those choices
+says what the new recipes add (the best single mix is mostly luck). It reads only the validation
+split, so it may guide a choice.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import hashlib
 import itertools
 import json
 import time
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -30,8 +30,8 @@ from helpers.config import PROJECT_ROOT, TrainConfig
 from helpers.predict import load_model, predict_probabilities
 from helpers.train import fit_model
 
-MIX_DIR = Path("build/ensemble_mix")
-OUT_JSON = Path("outputs/ensemble_mix.json")
+MIX_DIR = PROJECT_ROOT / "build" / "ensemble_mix"
+OUT_JSON = PROJECT_ROOT / "outputs" / "ensemble_mix.json"
 
 
 def compare_mixes(
@@ -52,11 +52,11 @@ def compare_mixes(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Train (or reuse) a member per recipe, then print each mix's validation errors, fewest first."""
+    """Train (or reuse) a member per recipe, then print and save the mixes' validation errors."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("recipes", nargs="*", help="TrainConfig fields as JSON objects")
     parser.add_argument("--size", type=int, default=4, help="members per ensemble (default 4)")
-    parser.add_argument("--out", default=str(OUT_JSON), help=f"where to write the figures ({OUT_JSON})")
+    parser.add_argument("--out", default=str(OUT_JSON), help="the figures' file (outputs/ensemble_mix.json)")
     args, rest = parser.parse_known_args(argv)
     paths, split = load_run_validation(rest, __doc__.splitlines()[0])
     record = load_json(paths.record_file)
