@@ -25,6 +25,7 @@ import numpy as np
 
 from benchmarks.member_errors import count_shared_errors
 from benchmarks.tta import load_run_validation
+from helpers.adapt import members_of
 from helpers.artifacts import load_json, save_json
 from helpers.config import PROJECT_ROOT, TrainConfig
 from helpers.predict import load_model, predict_probabilities
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     fields = {f.name for f in dataclasses.fields(TrainConfig)}
     run_config = {k: v for k, v in record["config"].items() if k in fields}
     run_config["ensemble"] = 1
-    members = [layer for layer in load_model(paths.model_file).layers if isinstance(layer, keras.Model)]
+    members = members_of(load_model(paths.model_file))
     names = [f"run member {i + 1}" for i in range(len(members))]
     probabilities = [predict_probabilities(m, split.x_val) for m in members]
     next_seed = run_config["seed"] + len(members)
@@ -81,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{recipe}: trained in {time.perf_counter() - began:.0f} s", flush=True)
         names.append(f"{recipe} (seed {config.seed})")
         probabilities.append(predict_probabilities(model, split.x_val))
-    errors = [int((p.argmax(axis=1) != split.y_val).sum()) for p in probabilities]
+    errors = count_shared_errors(probabilities, split.y_val)["members"]
     for name, n in zip(names, errors, strict=True):
         print(f"{n:3d} errors  {name}")
     rows = compare_mixes(probabilities, split.y_val, len(members), args.size)

@@ -9,10 +9,10 @@ validation split, so it may guide a choice.
 
 from __future__ import annotations
 
-import keras
 import numpy as np
 
 from benchmarks.tta import load_run_validation
+from helpers.adapt import members_of
 from helpers.predict import load_model, predict_probabilities
 
 
@@ -32,7 +32,7 @@ def count_shared_errors(member_probabilities: list[np.ndarray], labels: np.ndarr
 def main(argv: list[str] | None = None) -> int:
     """Print the members' and the ensemble's validation errors, and how far they overlap."""
     paths, split = load_run_validation(argv, __doc__.splitlines()[0])
-    members = [layer for layer in load_model(paths.model_file).layers if isinstance(layer, keras.Model)]
+    members = members_of(load_model(paths.model_file))
     if len(members) < 2:
         print(f"{paths.model_file} is not an ensemble (make train PROFILE=best makes one)")
         return 1
