@@ -7,8 +7,9 @@ validation split of the `best` run (default: build/best), with a seed none of th
 used (unless the recipe names one); a member already trained for that recipe under
 `build/ensemble_mix/` is reused. Then, for each set of new members, every ensemble of `--size`
 that fills it up with the run's own members is scored on that split: the mean over those choices
-says what the new recipes add (the best single mix is mostly luck). It reads only the validation
-split, so it may guide a choice.
+says what the new recipes add (the best single mix is mostly luck). It also lists the digits that
+every network, the run's and the new, misses. It reads only the validation split, so it may guide
+a choice.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import time
 import keras
 import numpy as np
 
-from benchmarks.member_errors import count_shared_errors
+from benchmarks.member_errors import count_shared_errors, find_shared_misses
 from benchmarks.tta import load_run_validation
 from helpers.adapt import members_of
 from helpers.artifacts import load_json, save_json
@@ -85,6 +86,11 @@ def main(argv: list[str] | None = None) -> int:
     errors = count_shared_errors(probabilities, split.y_val)["members"]
     for name, n in zip(names, errors, strict=True):
         print(f"{n:3d} errors  {name}")
+    missed = find_shared_misses(probabilities, split.y_val)
+    print(
+        f"missed by all {len(probabilities)} networks: {len(missed)} digits (validation indices "
+        f"{', '.join(str(m['index']) for m in missed)})"
+    )
     rows = compare_mixes(probabilities, split.y_val, len(members), args.size)
     print(f"ensembles of {args.size}, errors of {len(split.y_val):,} over every choice of the run's members:")
     for added, mix_errors in rows:
@@ -95,9 +101,11 @@ def main(argv: list[str] | None = None) -> int:
         {
             "run": str(paths.root.resolve().relative_to(PROJECT_ROOT)),
             "validation_images": len(split.y_val),
+            "split": {"seed": run_config["seed"], "val_fraction": run_config["val_fraction"]},
             "size": args.size,
             "members": [{"name": n, "errors": e} for n, e in zip(names, errors, strict=True)],
             "own_members": len(members),
+            "missed_by_all": missed,
             "mixes": [{"added": list(added), "errors": e} for added, e in rows],
         },
         args.out,

@@ -29,6 +29,15 @@ def count_shared_errors(member_probabilities: list[np.ndarray], labels: np.ndarr
     }
 
 
+def find_shared_misses(member_probabilities: list[np.ndarray], labels: np.ndarray) -> list[dict[str, int]]:
+    """The digits every member misses: index, label, and what the members' average reads."""
+    wrong = np.all([p.argmax(axis=1) != labels for p in member_probabilities], axis=0)
+    answers = np.mean(member_probabilities, axis=0).argmax(axis=1)
+    return [
+        {"index": int(i), "label": int(labels[i]), "answer": int(answers[i])} for i in np.flatnonzero(wrong)
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Print the members' and the ensemble's validation errors, and how far they overlap."""
     paths, split = load_run_validation(argv, __doc__.splitlines()[0])

@@ -17,6 +17,7 @@ import numpy as np
 import tensorflow as tf
 from tqdm.auto import tqdm
 
+from helpers.adapt import members_of
 from helpers.config import PROJECT_ROOT, RunPaths
 from helpers.corrupt import CORRUPTIONS, corrupt
 from helpers.predict import load_model, predict_probabilities
@@ -93,8 +94,7 @@ def integrated_gradients(
 
 def inner_network(model: keras.Model) -> keras.Model:
     """The network to look inside: `model` itself, or for an ensemble (`combine_models`) its first member."""
-    members = [layer for layer in model.layers if isinstance(layer, keras.Model)]
-    return members[0] if members else model
+    return members_of(model)[0]
 
 
 def first_conv_filters(model: keras.Model) -> np.ndarray:

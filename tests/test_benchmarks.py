@@ -139,7 +139,7 @@ def test_tta_shift_moves_pixels_and_fills_with_background():
 
 
 def test_member_errors_count_what_members_share():
-    from benchmarks.member_errors import count_shared_errors
+    from benchmarks.member_errors import count_shared_errors, find_shared_misses
 
     labels = np.array([0, 1, 2, 3])
     onehot = np.eye(4, dtype=np.float32)
@@ -147,6 +147,7 @@ def test_member_errors_count_what_members_share():
     members = [onehot[[0, 1, 0, 0]], onehot[[0, 1, 2, 0]], onehot[[0, 0, 0, 0]] * 0.9 + 0.025]
     counts = count_shared_errors(members, labels)
     assert counts == {"members": [2, 1, 3], "ensemble": 2, "any": 3, "most": 2, "all": 1}
+    assert find_shared_misses(members, labels) == [{"index": 3, "label": 3, "answer": 0}]
 
 
 def test_ensemble_mix_fills_each_added_set_with_the_run_members():
