@@ -9,6 +9,7 @@ validation digits. The second half and the MNIST test set are never read here.
 `--pool 600` draws the examples from the first 600 digits only and scores the last 200 of the
 half, whatever was drawn; k = 0 then means every digit of the pool (the most this recipe can learn
 from Semeion's first rounds). The same draws serve every recipe, so recipes compare draw by draw.
+`--model` adapts another base model (say the `best` profile's ensemble) on the same draws.
 """
 
 from __future__ import annotations
@@ -41,13 +42,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ks", type=int, nargs="+", default=[3, 10])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--pool", type=int, default=FIRST_HALF, help="draw from the first POOL digits")
+    parser.add_argument("--model", default=None, help="the model to adapt (default: models/best_model.keras)")
     args = parser.parse_args(argv)
     digits = load_semeion()
     first = [digits.sources[i] for i in range(FIRST_HALF)]
     x, y = prepare_examples(first, digits.labels[:FIRST_HALF])
     split = base_split()
     mnist = split.x_val[:3000], split.y_val[:3000]
-    model = load_model()
+    model = load_model(args.model)
     before = accuracy_on(model, x, y), accuracy_on(model, *mnist)
     print(f"before: Semeion first half {before[0]:.2%}, MNIST {before[1]:.2%}")
     pool = np.arange(len(y)) < args.pool
