@@ -220,7 +220,14 @@ def forward_function(model: Any) -> Callable[[np.ndarray], Any]:
         import tensorflow as tf
 
         spec = tf.TensorSpec([None, 28, 28, 1], tf.float32)
-        _FORWARD[model] = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+        # The function holds the model weakly: a strong reference from a weak dictionary's value to
+        # its key would keep every model ever used (each adapted one, say) in memory.
+        held = weakref.ref(model)
+
+        def forward(x: tf.Tensor) -> tf.Tensor:
+            return held()(x, training=False)
+
+        _FORWARD[model] = tf.function(forward, input_signature=[spec])
     return _FORWARD[model]
 
 

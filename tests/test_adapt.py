@@ -102,6 +102,26 @@ def test_adapting_is_deterministic_for_a_seed(tiny_run, semeion_halves):
     assert not np.allclose(first, other)
 
 
+def test_adapting_lets_go_of_the_mnist_digits_it_replayed(tiny_run, semeion_halves):
+    """Each adaptation copies MNIST's training images into a tensor; none may outlive it (a user
+    who teaches the app again and again would run out of memory: 170 MB a time with full MNIST)."""
+    import gc
+
+    x_few, y_few, _, _, _ = semeion_halves
+    shape = tiny_run.split.x_train.shape
+
+    def live_copies() -> int:
+        """Tensors in memory (not in a graph) shaped as the replayed images."""
+        gc.collect()
+        return sum(type(o).__name__ == "EagerTensor" and o.shape == shape for o in gc.get_objects())
+
+    before = live_copies()
+    for seed in range(2):
+        adapt_arrays(tiny_run.result.model, x_few, y_few, seed=seed, config=AdaptConfig(steps=20,
+                     calibration_images=300), mnist=tiny_run.split)  # fmt: skip
+    assert live_copies() == before
+
+
 def test_adapt_model_takes_what_predict_takes(tiny_run, semeion_halves):
     *_, sources = semeion_halves
     labels = [i // 10 for i in range(100)]

@@ -172,6 +172,19 @@ def test_forward_function_is_built_once_and_matches_the_model(tiny_model, tiny_r
     assert np.allclose(np.asarray(forward(x)), np.asarray(tiny_model(x, training=False)), atol=1e-6)
 
 
+def test_a_model_used_once_can_be_freed(tiny_run):
+    """The compiled inference pass must not keep its model alive (each adapted model would stay)."""
+    import gc
+    import weakref
+
+    model = predict.load_model(tiny_run.paths.model_file)
+    predict.predict_probabilities(model, tiny_run.split.x_val[:5])
+    held = weakref.ref(model)
+    del model
+    gc.collect()
+    assert held() is None
+
+
 @pytest.fixture(scope="module")
 def tflite_files(tiny_run, tmp_path_factory):
     from helpers.export import export_tflite
