@@ -169,8 +169,9 @@ def resize_for_work(ink: np.ndarray, min_size: int = MIN_WORK_SIZE) -> np.ndarra
     return np.asarray(Image.fromarray(ink).resize((w, h), resample))
 
 
-BINARY_SOFTEN = 0.7
-"""Blur, in source pixels, of a small binary image's edges before it is enlarged."""
+BINARY_SOFTEN = 0.5
+"""Blur, in source pixels, of a small binary image's edges before it is enlarged (chosen with
+`FILLED_ASPECT` on Semeion's first half; docs/adaptation.md)."""
 
 
 def remove_background(ink: np.ndarray) -> np.ndarray:
@@ -510,7 +511,7 @@ def clean_image(
 
 DOT_ELONGATION = 1.6
 """Ink no longer than this many stroke widths is a dot or a blot. The least elongated real
-digits measured (thick-marker 1s, Semeion's stretched scans) are about 1.9 and 3.3."""
+digits measured (Semeion's stretched scans, thick-marker 1s) are about 1.7 and 1.9."""
 
 
 def is_dot(mask: np.ndarray) -> bool:
@@ -543,7 +544,7 @@ def cut_out(flat: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     Ink that reaches all four edges of the image filled its frame: scanners that
     stretch each digit to fill its box store them so, and the stretch loses the
     digit's proportions. Such a crop is narrowed to at most `FILLED_ASPECT` of
-    its height, MNIST's median proportion.
+    its height.
     """
     # Strong ink is 1 again, judged on the digit's own ink alone (a dark frame may have set the scale).
     kept = flat[mask]
@@ -560,8 +561,10 @@ def cut_out(flat: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return cleaned, cropped
 
 
-FILLED_ASPECT = 0.8
-"""Width over height of MNIST's median digit (1s included), measured on its training images."""
+FILLED_ASPECT = 0.7
+"""Width over height given to a digit that filled its frame, whose own proportions the stretch lost.
+MNIST's median digit is 0.8 (1s included); 0.7 reads Semeion's first half better, before and after
+adapting, and MNIST validation digits rendered as scans as well (docs/preprocessing.md)."""
 
 
 def group_components(mask: np.ndarray) -> list[np.ndarray]:
