@@ -326,3 +326,21 @@ def test_thick_solid_strokes_stay_solid():
     big = np.asarray(Image.fromarray(ring).resize(cleaned.shape[::-1], Image.Resampling.NEAREST))
     inner = ndimage.binary_erosion(big, iterations=3)
     assert (cleaned[inner] > 0.5).mean() > 0.99  # every pixel inside the stroke is ink
+
+
+def test_a_scan_stretched_to_its_box_is_narrowed_and_a_framed_one_is_not():
+    # Semeion's scans fill their 16x16 box: the stretch lost their proportions, so they get
+    # FILLED_ASPECT's. The same scans with paper around them keep their own (about square).
+    from helpers.data import load_semeion
+
+    scans = [
+        s
+        for s in load_semeion().sources[:60]
+        if s[0].any() and s[-1].any() and s[:, 0].any() and s[:, -1].any()
+    ]
+    assert len(scans) >= 50
+    for scan in scans:
+        h, w = preprocess_image(scan).steps["cropped"].shape
+        assert w <= preprocess.FILLED_ASPECT * h + 1
+    framed = [preprocess_image(np.pad(scan, 4)).steps["cropped"].shape for scan in scans]
+    assert np.median([w / h for h, w in framed]) > preprocess.FILLED_ASPECT + 0.15
