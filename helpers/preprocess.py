@@ -451,9 +451,11 @@ def _array_to_grey(array: np.ndarray) -> np.ndarray:
         if array.dtype.kind == "f" and array.max() <= 1:  # e.g. what plt.imread returns
             array = array * 255
         return to_grey(Image.fromarray(np.clip(array, 0, 255).round().astype(np.uint8)))
-    array = np.squeeze(array).astype(np.float32)
+    given = array.shape
+    # Batch and channel axes of one go; a 2-D array stays 2-D, however small (the size check follows).
+    array = (array if array.ndim == 2 else np.squeeze(array)).astype(np.float32)
     if array.ndim != 2:
-        raise ImageError(f"an image array must be 2-D (or RGB/RGBA), got shape {array.shape}")
+        raise ImageError(f"an image array must be 2-D (or RGB/RGBA), got shape {given}")
     return array / 255.0 if array.max() > 1 else array
 
 

@@ -194,6 +194,23 @@ def test_digits_adapt_writes_a_model_predict_reads(tiny_run, semeion_halves, tmp
     assert "no examples of 4" in capsys.readouterr().err and not broken.exists()
 
 
+def test_digits_adapt_names_every_unreadable_file_and_writes_nothing(
+    tiny_run, semeion_halves, tmp_path, capsys
+):
+    *_, sources = semeion_halves
+    folder = tmp_path / "mine"
+    write_digits(folder, sources, [i // 10 for i in range(100)])
+    (folder / "3_30.png").write_bytes(b"not a picture")
+    (folder / "7_70.png").write_bytes(b"")
+    out = tmp_path / "models" / "mine.keras"
+    base = str(tiny_run.paths.model_file)
+    assert main(["adapt", str(folder), "--out", str(out), "--model", base, "--steps", "20"]) == 2
+    error = capsys.readouterr().err
+    assert "cannot read 2 of the 100 images:" in error and "Traceback" not in error
+    assert error.count("3_30.png") == 1 and error.count("7_70.png") == 1  # each named, once
+    assert not out.parent.exists()
+
+
 def test_pen_and_stretch_vary_the_writers_digits_as_they_say(semeion_halves):
     from helpers.adapt import stretch_batch, vary_pen
 

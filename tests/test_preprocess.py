@@ -216,6 +216,14 @@ def test_image_over_the_pixel_limit(tmp_path, monkeypatch):
 def test_array_of_wrong_rank():
     with pytest.raises(ImageError, match=r"must be 2-D \(or RGB/RGBA\), got shape \(2, 3, 28, 28\)"):
         preprocess_image(np.ones((2, 3, 28, 28)))
+    with pytest.raises(ImageError, match=r"got shape \(1, 1, 28\)$"):  # the shape given, not squeezed
+        preprocess_image(np.ones((1, 1, 28)))
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 28)])
+def test_a_one_pixel_array_is_too_small_not_the_wrong_rank(shape):
+    with pytest.raises(ImageError, match=rf"{shape[1]}x1 pixels is too small"):
+        preprocess_image(np.full(shape, 255.0))
 
 
 def test_sparse_one_pixel_lines_are_found_and_widened():
