@@ -132,10 +132,7 @@ def prepare_examples(sources: Sequence[Any], labels: Sequence[int]) -> tuple[np.
         raise AdaptError(f"{len(sources)} images but {len(labels)} labels")
     check_labels(labels)
     answers, ready = prepare_inputs(sources, prepare_digit, Prediction)
-    # A file's error names it already; an array's does not.
-    failed = [
-        a.error if a.error.startswith(a.source) else f"{a.source}: {a.error}" for a in answers if a.error
-    ]
+    failed = [a.error for a in answers if a.error]  # each names its source
     if failed:
         raise AdaptError(f"cannot read {len(failed)} of the {len(sources)} images:\n  " + "\n  ".join(failed))
     images = np.stack([image for _, image in ready]).astype(np.float32)[..., None]

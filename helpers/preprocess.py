@@ -445,7 +445,7 @@ def _as_displayed(image: Image.Image) -> np.ndarray:
     return np.asarray(image.convert("RGB"))
 
 
-def _array_to_grey(array: np.ndarray) -> np.ndarray:
+def _array_to_grey(array: np.ndarray, name: str | os.PathLike[str]) -> np.ndarray:
     array = np.asarray(array)
     if array.ndim == 3 and array.shape[-1] in (3, 4):
         if array.dtype.kind == "f" and array.max() <= 1:  # e.g. what plt.imread returns
@@ -455,7 +455,7 @@ def _array_to_grey(array: np.ndarray) -> np.ndarray:
     # Batch and channel axes of one go; a 2-D array stays 2-D, however small (the size check follows).
     array = (array if array.ndim == 2 else np.squeeze(array)).astype(np.float32)
     if array.ndim != 2:
-        raise ImageError(f"an image array must be 2-D (or RGB/RGBA), got shape {given}")
+        raise ImageError(f"{name}: an image array must be 2-D (or RGB/RGBA), got shape {given}")
     return array / 255.0 if array.max() > 1 else array
 
 
@@ -487,7 +487,7 @@ def clean_image(
     """
     name = source if isinstance(source, str | os.PathLike) else f"<{type(source).__name__}>"
     if isinstance(source, np.ndarray):
-        grey = _array_to_grey(source)
+        grey = _array_to_grey(source, name)
         original = grey
     else:
         image = open_image(source)
