@@ -12,7 +12,11 @@ SHELL := /bin/bash
 .DELETE_ON_ERROR:
 
 PROFILE ?= default
-PYTHON ?= python3
+# The newest Python on PATH that TensorFlow 2.21 supports (3.13, 3.12, 3.11), unless PYTHON= names one.
+SUPPORTED_PYTHONS := 3.13 3.12 3.11
+PYTHON ?= $(firstword $(foreach v,$(SUPPORTED_PYTHONS),$(if $(filter $(v).%,$(shell python$(v) -c $(VERSION_OF))),python$(v))) \
+	python3)
+VERSION_OF := 'import sys; print("%d.%d.%d" % sys.version_info[:3])' 2>/dev/null
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -47,15 +51,23 @@ define papermill
 endef
 START := $(shell date +%s)
 
-.PHONY: FORCE app e2e help setup all train evaluate infer trust adapt search report test bench bench-quick lab lint format clean checked-outputs
+.PHONY: FORCE app e2e help setup lock all train evaluate infer trust adapt search report test bench bench-quick lab lint format clean checked-outputs
 
 help: ## Show this help
 	@echo "digit-recognizer: a course on handwritten digit recognition. Usage: make TARGET [PROFILE=quick|best] [PARAMS=\"-p EPOCHS 5\"]"
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-setup: $(STAMP) ## Create .venv and install the pinned requirements (once)
+setup: $(STAMP) ## Create .venv and install the locked requirements (once)
 
+# Stops with one line where TensorFlow has no wheels: a Python outside 3.11-3.13, or an Intel Mac.
 $(STAMP): requirements.txt pyproject.toml
+	@found="$$($(PYTHON) -c $(VERSION_OF))"; \
+	case "$$found" in 3.11.*|3.12.*|3.13.*) ;; *) echo "make setup: $(PYTHON) is Python $${found:-(not found)}," \
+	  "and TensorFlow 2.21 supports Python 3.11-3.13: get one (uv python install 3.12, conda, pyenv or your" \
+	  "system's python3.12 package), then run make setup again, or name it: make setup PYTHON=/path/to/python3.12" >&2; \
+	  exit 1;; esac; \
+	[ "$$(uname -sm 2>&1)" != "Darwin x86_64" ] || { echo "make setup: TensorFlow 2.21 has no wheels" \
+	  "for Intel Macs; the course runs on Apple-silicon Macs, Linux (x86-64, ARM) and Windows" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
@@ -160,6 +172,11 @@ app: $(STAMP) ## Serve the drawing pad, the training panel and Teach it as a web
 
 lab: $(STAMP) ## Open JupyterLab with the project's environment
 	$(BIN)/jupyter lab --notebook-dir=.
+
+lock: | $(STAMP) ## Resolve pyproject.toml for every supported platform -> uv.lock, requirements.txt, requirements-e2e.txt
+	$(BIN)/uv lock
+	$(BIN)/uv export --frozen --quiet --format requirements-txt --no-emit-project --all-extras -o requirements.txt
+	$(BIN)/uv export --frozen --quiet --format requirements-txt --no-emit-project --only-group e2e -o requirements-e2e.txt
 
 lint: $(STAMP) ## Check style with ruff
 	$(BIN)/ruff check helpers tests tools benchmarks notebooks

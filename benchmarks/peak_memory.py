@@ -1,9 +1,9 @@
 """Run a module as a command line and record its peak resident memory.
 
 `python -m benchmarks.peak_memory OUT.json MODULE ARG...` runs `python -m MODULE ARG...`
-in this process, then writes {"exit_code", "peak_rss_mb"} to OUT.json. The peak is
-Linux's VmHWM for this process's own memory: unlike `ru_maxrss` of a child, it does
-not inherit the memory of the parent that started it.
+in this process, then writes {"exit_code", "peak_rss_mb"} to OUT.json. On Linux the peak is
+VmHWM for this process's own memory: unlike `ru_maxrss` of a child, it does not inherit the
+memory of the parent that started it. Elsewhere it is the system's own peak figure.
 """
 
 from __future__ import annotations
@@ -15,11 +15,19 @@ from pathlib import Path
 
 
 def peak_rss_mb() -> float:
-    """This process's high-water resident memory (VmHWM), in MB."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    raise OSError("no VmHWM in /proc/self/status (not Linux?)")
+    """This process's high-water resident memory, in MB."""
+    if sys.platform == "linux":
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+        raise OSError("no VmHWM in /proc/self/status")
+    if sys.platform == "win32":
+        import psutil
+
+        return round(psutil.Process().memory_info().peak_wset / 2**20, 1)
+    import resource
+
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 1)  # bytes on macOS
 
 
 def main(argv: list[str]) -> int:

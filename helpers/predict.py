@@ -285,15 +285,24 @@ def count_cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+def start_method() -> str:
+    """How worker processes start: forked on Linux while TensorFlow is not loaded (the CLI),
+    from a fork server once it is (forking TensorFlow's threads is unsafe), and spawned
+    elsewhere, as Python does by default: Windows cannot fork, and on macOS forking is
+    unsafe once system frameworks are loaded."""
+    if sys.platform != "linux":
+        return "spawn"
+    return "fork" if "tensorflow" not in sys.modules else "forkserver"
+
+
 def map_inputs(
     prepare: Callable[[Any], Any], sources: list[Any], workers: int | None = None
 ) -> Iterator[tuple[bool, Any]]:
     """`_attempt(prepare, source)` for each source, in order; on `workers` processes (default:
     all cores) for batches of at least `PARALLEL_FROM`.
 
-    `prepare` must be a module-level function (it is sent to worker processes).
-    Workers are forked when TensorFlow is not loaded (the CLI), else started by a
-    fork server, since forking a process that runs TensorFlow's threads is unsafe.
+    `prepare` must be a module-level function (it is sent to worker processes), and the
+    workers start as `start_method()` says.
     """
     if workers is None:
         workers = count_cores()
@@ -303,7 +312,7 @@ def map_inputs(
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    method = "fork" if "tensorflow" not in sys.modules else "forkserver"
+    method = start_method()
     context = multiprocessing.get_context(method)
     if method == "forkserver":
         context.set_forkserver_preload(["helpers.preprocess"])
@@ -316,7 +325,7 @@ def map_inputs(
 def _main_left_behind() -> Iterator[None]:
     """Start workers without re-running the caller's script in them.
 
-    A fork server's workers import the parent's `__main__` again, so a user's
+    A fork server's and spawned workers import the parent's `__main__` again, so a user's
     script without an `if __name__ == "__main__":` guard would run twice and
     fail. The workers need nothing from it (`prepare` lives in helpers/): while
     they start, `__main__` looks like an interactive session's, which they skip.

@@ -150,7 +150,11 @@ def test_the_fast_path_is_only_for_small_images_on_flat_paper():
     assert preprocess.has_flat_paper(preprocess.make_ink_bright(scan / 255.0))
 
 
-def test_large_batches_keep_their_order_and_each_files_error(tmp_path, monkeypatch):
+@pytest.mark.parametrize("method", ["as on Linux", "spawn"])
+def test_large_batches_keep_their_order_and_each_files_error(tmp_path, monkeypatch, method):
+    """In input order, with each bad file's error, whether workers fork or are spawned (Windows, macOS)."""
+    if method == "spawn":
+        monkeypatch.setattr(predict, "start_method", lambda: "spawn")
     semeion = load_semeion()
     sources = []
     for i in range(predict.PARALLEL_FROM + 6):
@@ -179,13 +183,22 @@ def test_a_lone_dot_is_no_digit(tmp_path):
         preprocess.preprocess_image(tmp_path / "dot.png")
 
 
-def test_a_script_without_a_main_guard_runs_once_while_workers_prepare(tmp_path):
-    """With TensorFlow loaded, workers come from a fork server, which re-runs the caller's script
-    unless it is guarded; a user's few-line script is rarely guarded."""
+@pytest.mark.parametrize(
+    "setting",
+    [
+        "sys.modules.setdefault('tensorflow', types.ModuleType('tensorflow'))  # as if loaded: a fork server",
+        "helpers.predict.start_method = lambda: 'spawn'  # as on Windows and macOS",
+    ],
+)
+def test_a_script_without_a_main_guard_runs_once_while_workers_prepare(tmp_path, setting):
+    """With TensorFlow loaded, workers come from a fork server, and on Windows and macOS they are
+    spawned; both re-run the caller's script unless it is guarded, and a user's few-line script
+    rarely is."""
     script = tmp_path / "unguarded.py"
     script.write_text(
         "import sys, types\n"
-        "sys.modules.setdefault('tensorflow', types.ModuleType('tensorflow'))  # as if it were loaded\n"
+        "import helpers.predict\n"
+        f"{setting}\n"
         "import numpy as np\n"
         "from helpers.predict import PARALLEL_FROM, map_inputs, prepare_digit\n"
         "print('started', flush=True)\n"

@@ -21,6 +21,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from packaging.specifiers import SpecifierSet
 
 from helpers.config import PROFILES, PROJECT_ROOT
 from helpers.evaluate import accuracy_interval
@@ -242,7 +243,11 @@ def readme_claims() -> list[tuple[str, str, str]]:
     semeion = real["Semeion"]["all"]
     summary = load("benchmarks.json")["summary"]
     target = float(next(key for key in summary if key.startswith("seed_cnn_seconds_to_")).rsplit("_", 1)[1])
-    python = tomllib.loads(text(PROJECT_ROOT / "pyproject.toml"))["project"]["requires-python"]
+    pythons = SpecifierSet(tomllib.loads(text(PROJECT_ROOT / "pyproject.toml"))["project"]["requires-python"])
+    lowest, beyond = (next(s.version for s in pythons if s.operator == op) for op in (">=", "<"))
+    newest = f"3.{int(beyond.split('.')[1]) - 1}"
+    locked = tomllib.loads(text(PROJECT_ROOT / "uv.lock"))["package"]
+    tensorflow = next(p["version"] for p in locked if p["name"] == "tensorflow-cpu").rsplit(".", 1)[0]
     return [
         (f"{realistic['count']:,}", "renderings", "outputs/realistic.json: count"),
         (str(len(realistic["kinds"])), "kinds", "outputs/realistic.json: kinds"),
@@ -291,7 +296,11 @@ def readme_claims() -> list[tuple[str, str, str]]:
         ),
         (f"{PROFILES['quick']['train_subset']:,}", "smoke run", "helpers.config.PROFILES['quick']"),
         (pct(target, 1), "original project", "outputs/benchmarks.json: summary's seconds_to_TARGET"),
-        (python.removeprefix(">="), "Python", "pyproject.toml: requires-python"),
+        (lowest, "Python", "pyproject.toml: requires-python"),
+        (newest, "Python", "pyproject.toml: requires-python, the newest below its bound"),
+        (beyond, "no wheels", "pyproject.toml: requires-python's bound"),
+        (tensorflow, "TensorFlow", "uv.lock: tensorflow-cpu's version, major.minor"),
+        ("64", "x86-64", "tools/check_lock.py: PLATFORMS"),
         (str(MAX_FILE_BYTES // 2**20), "MB", "helpers.preprocess.MAX_FILE_BYTES"),
         (f"{MAX_PIXELS // 10**6}", "million pixels", "helpers.preprocess.MAX_PIXELS"),
         *((code, "Exit codes", "test_exit_codes_are_the_ones_the_readme_gives") for code in ("0", "1", "2")),
