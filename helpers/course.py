@@ -105,7 +105,7 @@ def run_notebook(name: str, out_dir: Path, papermill_args: Sequence[str], profil
         "--log-level", "WARNING", "--no-progress-bar", *papermill_args,
     ]  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="digits-") as folder:
-        address = os.path.join(folder, "progress")
+        address = str(Path(folder) / "progress")
         with listening(address, say_indented), quiet_stderr():
             os.environ[ENV] = address
             try:

@@ -4,7 +4,8 @@
 Unix datagram socket named by $DIGITS_PROGRESS. `say(line)`, called in the notebook's
 kernel, sends one there (an epoch's figures, the confidence threshold), so the terminal
 shows what a long cell is doing while the notebook keeps its own output. In a notebook
-opened by hand the variable is unset and `say` does nothing.
+opened by hand the variable is unset and `say` does nothing; so it is where Python has no
+Unix sockets (Windows outside WSL), where the course runs without these lines.
 """
 
 from __future__ import annotations
@@ -21,10 +22,15 @@ MAX_BYTES = 4096
 """A line longer than this is cut: one datagram each."""
 
 
+def available() -> bool:
+    """Whether this Python has the Unix sockets the progress lines travel on."""
+    return hasattr(socket, "AF_UNIX")
+
+
 def say(line: str) -> None:
     """Send one line to the terminal that runs the course, if one listens; never fail."""
     address = os.environ.get(ENV)
-    if not address:
+    if not address or not available():
         return
     with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sender:
         sender.sendto(line.encode("utf-8", "replace")[:MAX_BYTES], address)
@@ -32,7 +38,11 @@ def say(line: str) -> None:
 
 @contextlib.contextmanager
 def listening(address: str, show: Callable[[str], None]) -> Iterator[None]:
-    """Bind `address` and call `show(line)` for each line `say` sends, until the block ends."""
+    """Bind `address` and call `show(line)` for each line `say` sends, until the block ends
+    (where Unix sockets are not `available()`, nothing is sent and nothing listens)."""
+    if not available():
+        yield
+        return
     receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     receiver.bind(address)
 

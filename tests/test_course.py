@@ -2,9 +2,12 @@
 chatter held back and real warnings let through (helpers.course)."""
 
 import os
+import socket
 import subprocess
 import sys
 import tempfile
+
+import pytest
 
 from helpers import course, progress
 from helpers.artifacts import save_json
@@ -41,6 +44,16 @@ def test_say_reaches_the_listener_in_order_and_is_silent_without_one(monkeypatch
         assert not os.path.exists(address)
     assert heard == ["epoch 1/3", "epoch 2/3", "epoch 3/3"]
     progress.say("the listener has gone")  # still no error
+
+
+def test_without_unix_sockets_nothing_listens_and_say_is_silent(monkeypatch, tmp_path):
+    """Python on Windows has no AF_UNIX: the course runs on, without progress lines."""
+    monkeypatch.delattr(socket, "AF_UNIX")
+    address = str(tmp_path / "progress")
+    with progress.listening(address, pytest.fail):
+        monkeypatch.setenv(progress.ENV, address)
+        progress.say("epoch 1/3")
+    assert not (tmp_path / "progress").exists()
 
 
 def test_quiet_stderr_drops_start_up_chatter_from_children_and_keeps_the_rest(capfd):
