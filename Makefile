@@ -173,10 +173,11 @@ app: $(STAMP) ## Serve the drawing pad, the training panel and Teach it as a web
 lab: $(STAMP) ## Open JupyterLab with the project's environment
 	$(BIN)/jupyter lab --notebook-dir=.
 
-lock: | $(STAMP) ## Resolve pyproject.toml for every supported platform -> uv.lock, requirements.txt, requirements-e2e.txt
+lock: | $(STAMP) ## Resolve pyproject.toml for every platform -> uv.lock, requirements*.txt; check each has its wheels
 	$(BIN)/uv lock
 	$(BIN)/uv export --frozen --quiet --format requirements-txt --no-emit-project --all-extras -o requirements.txt
 	$(BIN)/uv export --frozen --quiet --format requirements-txt --no-emit-project --only-group e2e -o requirements-e2e.txt
+	$(BIN)/python tools/check_lock.py
 
 lint: $(STAMP) ## Check style with ruff
 	$(BIN)/ruff check helpers tests tools benchmarks notebooks

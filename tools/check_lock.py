@@ -1,11 +1,13 @@
-"""Does the lock install on every platform the course supports? Checked offline, from uv.lock.
+"""Does the lock install on every platform the course supports, and is it pyproject.toml's?
+Checked offline, from uv.lock.
 
 For each platform (Linux x86-64 and aarch64, macOS on Apple silicon, Windows x86-64) and each
 Python (3.11.2 as Debian 12 has it, the latest 3.11, 3.12 and 3.13), follow the lock from the
 project, with every extra and dependency group, through each package's markers, and check
-that every package reached has a wheel that pip on such a machine accepts.
+that every package reached has a wheel that pip on such a machine accepts. Then compare the
+requirements the lock was resolved from with those pyproject.toml declares now.
 
-Run: python tools/check_lock.py  (a table of the cells; exits 1 if any fails)
+Run: python tools/check_lock.py  (a table of the cells; exits 1 if any fails or the two differ)
 """
 
 from __future__ import annotations
@@ -18,9 +20,12 @@ from typing import Any
 
 from packaging import tags
 from packaging.markers import Marker
+from packaging.requirements import Requirement
+from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
-LOCK = Path(__file__).resolve().parent.parent / "uv.lock"
+ROOT = Path(__file__).resolve().parent.parent
+LOCK = ROOT / "uv.lock"
 GLIBC_MINOR = 31
 """The oldest glibc a Linux wheel may need: 2.31 (Debian 11, Ubuntu 20.04); WSL2's Ubuntu has newer."""
 MACOS = (13, 0)
@@ -149,9 +154,74 @@ def check(lock: dict[str, Any]) -> dict[tuple[str, str], list[str]]:
     return {(p.name, python): missing_wheels(lock, p, python) for p in PLATFORMS for python in PYTHONS}
 
 
+def requirement_key(entry: dict[str, Any], extra: str) -> tuple[Any, ...]:
+    """A requirement as (name, versions, extras, where its marker holds), the marker evaluated on
+    every platform and Python checked, so that two spellings of one condition compare equal."""
+    marker = Marker(entry["marker"]) if entry.get("marker") else None
+    holds = tuple(
+        marker is None or marker.evaluate(environment(p, python) | {"extra": extra})
+        for p in PLATFORMS
+        for python in PYTHONS
+    )
+    return (canonicalize_name(entry["name"]), str(SpecifierSet(entry.get("specifier", ""))),
+            tuple(sorted(entry.get("extras", []))), holds)  # fmt: skip
+
+
+def parsed(requirement: str) -> dict[str, Any]:
+    """A PEP 508 string in the lock's own form: name, specifier, extras, marker."""
+    req = Requirement(requirement)
+    entry = {"name": req.name, "specifier": str(req.specifier), "extras": sorted(req.extras)}
+    return entry | ({"marker": str(req.marker)} if req.marker else {})
+
+
+def declared_requirements(pyproject: dict[str, Any]) -> set[tuple[str, tuple[Any, ...]]]:
+    """(where, requirement_key) for what pyproject.toml declares: "" for the dependencies,
+    "extra:NAME" for an optional set, "group:NAME" for a dependency group."""
+    project = pyproject["project"]
+    found = {("", requirement_key(parsed(r), "")) for r in project.get("dependencies", [])}
+    for extra, requirements in project.get("optional-dependencies", {}).items():
+        found |= {(f"extra:{extra}", requirement_key(parsed(r), extra)) for r in requirements}
+    for group, requirements in pyproject.get("dependency-groups", {}).items():
+        found |= {(f"group:{group}", requirement_key(parsed(r), "")) for r in requirements}
+    return found
+
+
+def locked_requirements(lock: dict[str, Any]) -> set[tuple[str, tuple[Any, ...]]]:
+    """The same for the requirements uv.lock was resolved from (its project's metadata)."""
+    root = next(p for p in lock["package"] if "editable" in p.get("source", {}))
+    metadata = root["metadata"]
+    found = set()
+    for entry in metadata.get("requires-dist", []):
+        extra = next(
+            (e for e in metadata.get("provides-extras", []) if f"extra == '{e}'" in entry.get("marker", "")),
+            "",
+        )
+        found.add((f"extra:{extra}" if extra else "", requirement_key(entry, extra)))
+    for group, entries in metadata.get("requires-dev", {}).items():
+        found |= {(f"group:{group}", requirement_key(entry, "")) for entry in entries}
+    return found
+
+
+def lock_differences(pyproject: dict[str, Any], lock: dict[str, Any]) -> list[str]:
+    """Each requirement pyproject.toml declares that the lock was not resolved from, and each the
+    other way round (empty: the lock is pyproject's)."""
+    declared, locked = declared_requirements(pyproject), locked_requirements(lock)
+    return sorted(
+        [
+            f"pyproject.toml only: {where or 'dependencies'}: {key[0]}{key[1]}"
+            for where, key in declared - locked
+        ]
+        + [f"uv.lock only: {where or 'dependencies'}: {key[0]}{key[1]}" for where, key in locked - declared]
+    )
+
+
 def main() -> int:
-    """Print each platform's row, one cell per Python; 1 if any cell misses a wheel."""
+    """Print each platform's row, one cell per Python; 1 if any cell misses a wheel, or the lock
+    is not pyproject.toml's."""
     lock = tomllib.loads(LOCK.read_text())
+    differences = lock_differences(tomllib.loads((ROOT / "pyproject.toml").read_text()), lock)
+    for line in differences:
+        print(f"{line} (make lock)", file=sys.stderr)
     cells = check(lock)
     print(f"{'':16}" + "".join(f"{python:>12}" for python in PYTHONS))
     for platform in PLATFORMS:
@@ -160,7 +230,7 @@ def main() -> int:
     failed = {cell: missing for cell, missing in cells.items() if missing}
     for (platform_name, python), missing in failed.items():
         print(f"{platform_name}, Python {python}: no wheel for {', '.join(missing)}", file=sys.stderr)
-    return 1 if failed else 0
+    return 1 if failed or differences else 0
 
 
 if __name__ == "__main__":
