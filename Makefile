@@ -139,8 +139,7 @@ test: $(STAMP) ## Run the unit tests, nbval over the seven notebooks (quick prof
 	  $(BIN)/papermill notebooks/solutions/$$nb.ipynb $(TEST_DIR)/solutions/$$nb.ipynb --prepare-only \
 	    --log-level WARNING -p RUN_DIR $(TEST_DIR) || exit 1; \
 	done
-	$(BIN)/python -m pytest tests $(TEST_DIR)/nbval $(TEST_DIR)/solutions --nbval-lax --nbval-current-env \
-	  -p no:cacheprovider
+	$(BIN)/python -m pytest tests $(TEST_DIR)/nbval $(TEST_DIR)/solutions --nbval-lax --nbval-current-env
 
 # The search (helpers/search.py): an Optuna study in build/search/ (or STORAGE=postgresql://user@host/db,
 # shared by workers on several machines). Run it again to continue; Ctrl-C loses nothing.

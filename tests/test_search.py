@@ -17,6 +17,7 @@ from pathlib import Path
 
 import optuna
 import pytest
+from conftest import skip_unless_ci
 from optuna.trial import TrialState
 
 from helpers import search
@@ -289,12 +290,19 @@ def test_ctrl_c_loses_nothing_and_the_search_continues_on_a_journal_file(tmp_pat
     }
 
 
+@pytest.mark.parametrize(("ci", "outcome"), [("true", pytest.fail.Exception), ("", pytest.skip.Exception)])
+def test_a_missing_server_fails_under_ci_and_skips_elsewhere(monkeypatch, ci, outcome):
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome, match="PostgreSQL"):
+        skip_unless_ci("PostgreSQL 15's server is not installed")
+
+
 @pytest.fixture(scope="module")
 def postgres():
     """A PostgreSQL 15 server of the test's own, on a free localhost port, run as the postgres user
     when the tests run as root (initdb refuses root); stopped and deleted afterwards."""
     if not (PG_BIN / "initdb").exists():
-        pytest.skip(f"PostgreSQL 15's server is not installed ({PG_BIN})")
+        skip_unless_ci(f"PostgreSQL 15's server is not installed ({PG_BIN})")
     folder = Path(tempfile.mkdtemp(prefix="digits-pg-"))
     as_user: list[str] = []
     if os.geteuid() == 0:
