@@ -46,8 +46,7 @@ def test_a_linux_only_tensorflow_pin_fails_the_check(lock):
     """tensorflow-cpu has wheels for Linux x86-64 and Windows only: pinned for every platform,
     as it once was, the Mac and ARM Linux cells fail and the others pass."""
     broken = copy.deepcopy(lock)
-    root = next(p for p in broken["package"] if "editable" in p.get("source", {}))
-    for entry in root["dependencies"]:
+    for entry in check_lock.project_package(broken)["dependencies"]:
         if entry["name"] == "tensorflow-cpu":
             del entry["marker"]
     failed = {

@@ -90,6 +90,11 @@ def accepted_tags(platform: Platform, python: str) -> set[tags.Tag]:
     )
 
 
+def project_package(lock: dict[str, Any]) -> dict[str, Any]:
+    """The lock's entry for this project (installed editable), whose dependencies start the walk."""
+    return next(p for p in lock["package"] if "editable" in p.get("source", {}))
+
+
 def applies(entry: dict[str, Any], env: dict[str, str]) -> bool:
     """Whether a dependency entry of the lock applies in `env`."""
     return "marker" not in entry or Marker(entry["marker"]).evaluate(env)
@@ -98,7 +103,7 @@ def applies(entry: dict[str, Any], env: dict[str, str]) -> bool:
 def installed_packages(lock: dict[str, Any], env: dict[str, str]) -> list[dict[str, Any]]:
     """The lock's packages that installing the project, every extra and group, reaches in `env`."""
     packages = lock["package"]
-    root = next(p for p in packages if "editable" in p.get("source", {}))
+    root = project_package(lock)
     by_name: dict[str, list[dict[str, Any]]] = {}
     for package in packages:
         by_name.setdefault(canonicalize_name(package["name"]), []).append(package)
@@ -188,8 +193,7 @@ def declared_requirements(pyproject: dict[str, Any]) -> set[tuple[str, tuple[Any
 
 def locked_requirements(lock: dict[str, Any]) -> set[tuple[str, tuple[Any, ...]]]:
     """The same for the requirements uv.lock was resolved from (its project's metadata)."""
-    root = next(p for p in lock["package"] if "editable" in p.get("source", {}))
-    metadata = root["metadata"]
+    metadata = project_package(lock)["metadata"]
     found = set()
     for entry in metadata.get("requires-dist", []):
         extra = next(
