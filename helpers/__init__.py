@@ -1,11 +1,7 @@
-"""digit-recognizer helpers: every function the course notebooks, CLI and tests share.
-
-Modules, each named for what it holds: `config` (TrainConfig, profiles, paths),
-`data` (MNIST), `models` (registry), `train`, `evaluate`, `preprocess` (any
-image to 28x28), `predict` (model loading, prediction, the CLI), `plots`,
-`artifacts` (atomic writes), `report` (the HTML report), `samples` (digits
-rendered as photos), `export` (LiteRT), `saliency` (occlusion maps, no TensorFlow), `widgets`
-(the notebooks' interactive panels).
+"""digit-recognizer helpers: every function the course notebooks, the `digits` CLI, the app,
+the benchmark and the tests share. docs/architecture.md maps the modules, one line each, and
+the layers their imports follow (config, data and preprocessing at the bottom; models, predict,
+evaluate, train; then adapt and search; widgets, the report and the CLI on top).
 """
 
 import os

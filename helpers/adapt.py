@@ -6,8 +6,7 @@ train the classifier layer alone, on batches that mix the writer's digits
 MNIST is not forgotten, and with half of the features it reads dropped at random
 on each step; batch normalisation keeps its statistics. Then fit a new
 temperature and confidence threshold, as `make train` does, on MNIST validation
-digits plus the writer's set-aside ones. Other knobs (a decaying rate, pens and
-proportions varied) were measured and are off by default.
+digits plus the writer's set-aside ones.
 
 Command line: `digits adapt FOLDER --out models/NAME.keras [--model BASE]`.
 """
@@ -15,21 +14,43 @@ Command line: `digits adapt FOLDER --out models/NAME.keras [--model BASE]`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import time
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from helpers.artifacts import file_sha256, load_json, save_json, write_atomic
+from helpers.config import run_paths
+from helpers.data import load_mnist, split_train_val
+from helpers.export import export_litert
+from helpers.predict import (
+    IMAGE_SUFFIXES,
+    Prediction,
+    load_model,
+    predict_probabilities,
+    prepare_digit,
+    prepare_inputs,
+    set_threshold,
+)
 from helpers.preprocess import ImageError
 
+# TensorFlow, Keras, and helpers.models, .train and .evaluate (which load them or scikit-learn) are
+# imported inside the functions that use them: `digits predict` imports this module and stays light.
+if TYPE_CHECKING:
+    import tensorflow as tf
+
 FEATURE_STEPS = 20
-"""Steps taken in one call (and reported together); their batches go through the frozen layers
-together when only the classifier learns."""
+"""Steps taken in one call (and reported together): their batches go through the frozen layers
+together."""
+SEED_STREAMS = {"writer picks": 0, "writer views": 10, "replay picks": 20, "replay views": 30, "dropout": 70}
+"""Each random draw of a step reads its own stream, the pair (seed, step) plus this offset, so no
+two draws correlate (`augment_batch` reads the 4 pairs above the one it is given)."""
 LABELLED_NAME = re.compile(r"^(?P<label>[^_]+)_.+$")
 
 
@@ -39,39 +60,25 @@ class AdaptError(ValueError):
 
 @dataclass(frozen=True)
 class AdaptConfig:
-    """How a model is adapted: which weights, how many steps, what each batch holds."""
+    """How the classifier of a copy is trained: how many steps, at what rate, what each batch holds."""
 
-    train: str = "classifier"
-    """'classifier' (the last layer) or 'all' (every layer but batch normalisation)."""
     steps: int = 300
     learning_rate: float = 3e-3
-    decay: bool = False
-    """The rate falls from `learning_rate` to zero over the steps (a cosine), or stays constant."""
     batch: int = 48
     """The writer's digits per step (drawn with replacement, augmented)."""
     replay: int = 16
     """MNIST training digits per step, replayed so that MNIST is not forgotten."""
-    pen: float = 0.0
-    """Share of the writer's digits redrawn with a pen a pixel thicker (half of them) or thinner."""
-    stretch: float = 0.0
-    """The writer's digits are stretched by up to exp(±stretch) across and its inverse down."""
     dropout: float = 0.5
     """Share of the features the classifier reads that are dropped at random on each step (in
-    place of the base model's own dropout), when only the classifier trains."""
+    place of the base model's own dropout)."""
     calibration_images: int = 2000
     """MNIST validation digits the temperature and threshold are fitted on, with the writer's."""
 
     def __post_init__(self) -> None:
-        if self.train not in ("classifier", "all"):
-            raise ValueError(f"train must be 'classifier' or 'all', got {self.train!r}")
         if self.steps < 1 or self.batch < 1 or self.replay < 0 or self.learning_rate <= 0:
             raise ValueError("steps and batch must be at least 1, replay at least 0, learning_rate above 0")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be a share in [0, 1), got {self.dropout}")
-        if not 0 <= self.pen <= 1 or self.stretch < 0:
-            raise ValueError(
-                f"pen must be a share in 0-1 and stretch at least 0, got {self.pen}, {self.stretch}"
-            )
 
 
 def read_labelled_folder(folder: str | Path) -> tuple[list[Path], list[int]]:
@@ -79,8 +86,6 @@ def read_labelled_folder(folder: str | Path) -> tuple[list[Path], list[int]]:
 
     Raises `AdaptError` for a label that is not a digit, and for a digit with no example.
     """
-    from helpers.predict import IMAGE_SUFFIXES
-
     folder = Path(folder)
     if not folder.is_dir():
         raise AdaptError(f"{folder}: not a folder of labelled digits")
@@ -126,8 +131,6 @@ def prepare_examples(sources: Sequence[Any], labels: Sequence[int]) -> tuple[np.
 
     Raises `AdaptError` naming every source that could not be read.
     """
-    from helpers.predict import Prediction, prepare_digit, prepare_inputs
-
     if len(sources) != len(labels):
         raise AdaptError(f"{len(sources)} images but {len(labels)} labels")
     check_labels(labels)
@@ -243,136 +246,142 @@ def train_copy(
     split: Any,
     on_step: Callable[[int, int], None] | None,
 ) -> Any:
-    """A copy of one network (not an ensemble) trained on the writer's examples with MNIST replayed."""
+    """A copy of one network (not an ensemble): its classifier learned the writer's digits, MNIST replayed."""
     import keras
     import tensorflow as tf
 
-    from helpers.train import augment_batch
-
     keras.utils.set_random_seed(seed)
-    adapted = keras.models.clone_model(model)
-    adapted.set_weights(model.get_weights())
+    adapted = frozen_copy(model)
     classifier = adapted.layers[-1]
-    for layer in adapted.layers:
-        if isinstance(layer, keras.layers.BatchNormalization) or (
-            config.train == "classifier" and layer is not classifier
-        ):
-            layer.trainable = False
-    rate = config.learning_rate
-    optimizer = keras.optimizers.Adam(
-        keras.optimizers.schedules.CosineDecay(rate, config.steps) if config.decay else rate
+    steps = tf.function(
+        functools.partial(
+            train_steps,
+            trunk=keras.Model(adapted.inputs, classifier.input),
+            classifier=classifier,
+            optimizer=keras.optimizers.Adam(config.learning_rate),
+            seed=seed,
+            config=config,
+        )
     )
-    variables = adapted.trainable_variables
-    loss = keras.losses.SparseCategoricalCrossentropy()
-    # The examples and MNIST go into each call as arguments: captured by the traced graphs
-    # instead, they stayed in memory after the adaptation (about 170 MB each time). About 10 MB
-    # of each adaptation's graphs still stay: TensorFlow registers the gradient of a tape inside
-    # a loop in a global registry that is never emptied.
-    data = (
+    # Passed into each call: captured by the traced graph, they outlived the adaptation (170 MB a time).
+    digits = TrainingDigits(
         tf.constant(images, tf.float32),
         tf.constant(labels, tf.int64),
         tf.constant(split.x_train),
         tf.constant(split.y_train),
     )
-
-    @tf.function
-    def views(i: tf.Tensor, data: tuple[tf.Tensor, ...]) -> tuple[tf.Tensor, tf.Tensor]:
-        """Step i's batch: the writer's digits (augmented), then the replayed MNIST digits."""
-        few_x, few_y, mnist_x, mnist_y = data
-        # Separate random streams (augment_batch reads seeds pair + 0..4; picks, views, replay, pen
-        # and stretch start 0, 10, 20, 30, 50 and 60 apart): no two draws correlate.
-        pair = tf.stack([tf.constant(seed, tf.int32), i])
-        picked = tf.random.stateless_uniform([config.batch], pair, 0, len(labels), tf.int32)
-        x = stretch_batch(tf.gather(few_x, picked), pair + 60, config.stretch)
-        x = vary_pen(augment_batch(x, pair + 10), pair + 50, config.pen)
-        y = tf.gather(few_y, picked)
-        if config.replay:
-            replayed = tf.random.stateless_uniform(
-                [config.replay], pair + 20, 0, len(split.y_train), tf.int32
-            )
-            x = tf.concat([x, augment_batch(tf.gather(mnist_x, replayed), pair + 30)], 0)
-            y = tf.concat([y, tf.gather(mnist_y, replayed)], 0)
-        return x, y
-
-    def train_on(x: tf.Tensor, y: tf.Tensor, layer: Any) -> None:
-        """One optimizer step on batch (x, y) through `layer` (the model, or the classifier alone)."""
-        with tf.GradientTape() as tape:
-            value = loss(y, layer(x, training=True))
-        optimizer.apply_gradients(zip(tape.gradient(value, variables), variables, strict=True))
-
-    if config.train == "classifier":
-        # Only the classifier learns, so what feeds it does not depend on earlier steps: run the
-        # frozen layers over many steps' batches at once, about twice as fast on a CPU as one
-        # batch at a time, then take those steps on the classifier alone.
-        trunk = keras.Model(adapted.inputs, classifier.input)
-
-        @tf.function
-        def run(first: tf.Tensor, count: tf.Tensor, data: tuple[tf.Tensor, ...]) -> None:
-            xs, ys = tf.TensorArray(tf.float32, count), tf.TensorArray(tf.int64, count)
-            for j in tf.range(count):
-                x, y = views(first + j, data)
-                xs, ys = xs.write(j, x), ys.write(j, y)
-            seen = trunk(tf.reshape(xs.stack(), [-1, *images.shape[1:]]), training=False)
-            if config.dropout:  # the recipe's own dropout, whatever rate the base model trained with
-                pair = tf.stack([tf.constant(seed, tf.int32), first]) + 70
-                seen = tf.nn.experimental.stateless_dropout(seen, config.dropout, pair)
-            seen = tf.reshape(seen, [count, config.batch + config.replay, seen.shape[-1]])
-            targets = ys.stack()
-            for j in tf.range(count):
-                train_on(seen[j], targets[j], classifier)
-
-    else:
-
-        @tf.function
-        def run(first: tf.Tensor, count: tf.Tensor, data: tuple[tf.Tensor, ...]) -> None:
-            for j in tf.range(count):
-                train_on(*views(first + j, data), adapted)
-
     for first in range(0, config.steps, FEATURE_STEPS):
         count = min(FEATURE_STEPS, config.steps - first)
-        run(tf.constant(first, tf.int32), tf.constant(count, tf.int32), data)
+        steps(tf.constant(first, tf.int32), tf.constant(count, tf.int32), digits)
         if on_step is not None:
             on_step(first + count, config.steps)
     return adapted
 
 
-def vary_pen(images: Any, seed: Any, share: float) -> Any:
-    """Redraw `share` of a batch's digits with another pen: half of them a pixel thicker (grey
-    dilation, 3x3), half thinner (grey erosion, 2x2); the rest unchanged. Stateless in `seed`."""
+def frozen_copy(model: Any) -> Any:
+    """A copy of `model` with its weights, every layer frozen but the last: the classifier."""
+    import keras
+
+    adapted = keras.models.clone_model(model)
+    adapted.set_weights(model.get_weights())
+    for layer in adapted.layers[:-1]:
+        layer.trainable = False
+    return adapted
+
+
+class TrainingDigits(NamedTuple):
+    """The writer's examples and MNIST's training digits, as tensors."""
+
+    writer_x: tf.Tensor
+    writer_y: tf.Tensor
+    mnist_x: tf.Tensor
+    mnist_y: tf.Tensor
+
+
+def train_steps(
+    first: tf.Tensor,
+    count: tf.Tensor,
+    digits: TrainingDigits,
+    *,
+    trunk: Any,
+    classifier: Any,
+    optimizer: Any,
+    seed: int,
+    config: AdaptConfig,
+) -> None:
+    """Steps `first` to `first + count - 1`: the frozen trunk reads all their batches at once (only
+    the classifier learns, so they do not depend on each other; about twice as fast on a CPU as
+    batch by batch), then the classifier takes one step on each."""
     import tensorflow as tf
 
-    if share <= 0:
-        return images
-    draw = tf.random.stateless_uniform([tf.shape(images)[0], 1, 1, 1], seed)
-    thicker = tf.nn.max_pool2d(images, 3, 1, "SAME")
-    thinner = -tf.nn.max_pool2d(-images, 2, 1, "SAME")
-    return tf.where(draw < share / 2, thicker, tf.where(draw < share, thinner, images))
+    features, labels = features_of_steps(first, count, digits, trunk, seed, config)
+    for j in tf.range(count):
+        classifier_step(classifier, optimizer, features[j], labels[j])
 
 
-def stretch_batch(images: Any, seed: Any, amount: float) -> Any:
-    """Widen each digit of a batch by a random factor between exp(-amount) and exp(amount) and
-    shorten it by the same factor, about the centre: writers' proportions differ. Stateless."""
+def features_of_steps(
+    first: tf.Tensor, count: tf.Tensor, digits: TrainingDigits, trunk: Any, seed: int, config: AdaptConfig
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """What the classifier reads in steps `first` to `first + count - 1`, with dropout, and the
+    labels: each (count, batch + replay, ...)."""
     import tensorflow as tf
 
-    if amount <= 0:
-        return images
-    side = images.shape[1]
-    centre = (side - 1) / 2
-    across = tf.exp(tf.random.stateless_uniform([tf.shape(images)[0]], seed, -amount, amount))
-    zeros = tf.zeros_like(across)
-    # Each row maps an output pixel back to the input pixel it reads: x / across, y * across.
-    transforms = tf.stack(
-        [1 / across, zeros, centre - centre / across, zeros, across, centre - centre * across, zeros, zeros],
-        axis=1,
-    )
-    return tf.raw_ops.ImageProjectiveTransformV3(
-        images=images,
-        transforms=transforms,
-        output_shape=[side, side],
-        fill_value=0.0,
-        interpolation="BILINEAR",
-        fill_mode="CONSTANT",
-    )
+    xs, ys = tf.TensorArray(tf.float32, count), tf.TensorArray(tf.int64, count)
+    for j in tf.range(count):
+        x, y = step_batch(digits, seed, first + j, config)
+        xs, ys = xs.write(j, x), ys.write(j, y)
+    features = trunk(tf.reshape(xs.stack(), [-1, *digits.writer_x.shape[1:]]), training=False)
+    if config.dropout:  # the recipe's own, whatever rate the base model trained with
+        features = tf.nn.experimental.stateless_dropout(
+            features, config.dropout, seed_pair(seed, first, "dropout")
+        )
+    return tf.reshape(features, [count, config.batch + config.replay, features.shape[-1]]), ys.stack()
+
+
+def step_batch(
+    digits: TrainingDigits, seed: int, step: tf.Tensor, config: AdaptConfig
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """Step `step`'s batch: the writer's digits, then the replayed MNIST digits, all augmented."""
+    import tensorflow as tf
+
+    picks, views = seed_pair(seed, step, "writer picks"), seed_pair(seed, step, "writer views")
+    x, y = draw_views(digits.writer_x, digits.writer_y, config.batch, picks, views)
+    if config.replay:
+        picks, views = seed_pair(seed, step, "replay picks"), seed_pair(seed, step, "replay views")
+        mnist_x, mnist_y = draw_views(digits.mnist_x, digits.mnist_y, config.replay, picks, views)
+        x, y = tf.concat([x, mnist_x], 0), tf.concat([y, mnist_y], 0)
+    return x, y
+
+
+def draw_views(
+    images: tf.Tensor, labels: tf.Tensor, count: int, picks: tf.Tensor, views: tf.Tensor
+) -> tuple[tf.Tensor, tf.Tensor]:
+    """`count` of `images` drawn with replacement (seed `picks`), each randomly rotated, rescaled and
+    shifted (seed `views`), with their labels."""
+    import tensorflow as tf
+
+    from helpers.augment import augment_batch
+
+    picked = tf.random.stateless_uniform([count], picks, 0, labels.shape[0], tf.int32)
+    return augment_batch(tf.gather(images, picked), views), tf.gather(labels, picked)
+
+
+def seed_pair(seed: int, step: tf.Tensor, purpose: str) -> tf.Tensor:
+    """The stateless seed of one random draw of step `step`: in `purpose`'s stream (`SEED_STREAMS`)."""
+    import tensorflow as tf
+
+    return tf.stack([tf.constant(seed, tf.int32), step]) + SEED_STREAMS[purpose]
+
+
+def classifier_step(classifier: Any, optimizer: Any, features: tf.Tensor, labels: tf.Tensor) -> None:
+    """One optimizer step of the classifier alone, on one batch of the features it reads."""
+    import keras
+    import tensorflow as tf
+
+    variables = classifier.trainable_variables
+    with tf.GradientTape() as tape:
+        loss = keras.losses.SparseCategoricalCrossentropy()(labels, classifier(features, training=True))
+    optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
 
 
 def members_of(model: Any) -> list[Any]:
@@ -385,7 +394,6 @@ def members_of(model: Any) -> list[Any]:
 def calibrate_model(model: Any, images: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
     """Fit and fold a temperature into `model`, then set its confidence threshold, on these digits."""
     from helpers.evaluate import choose_threshold
-    from helpers.predict import predict_probabilities, set_threshold
     from helpers.train import calibrate
 
     # An ensemble's temperature goes into each member, as in training.
@@ -407,10 +415,6 @@ def calibration_of(model: Any) -> dict[str, Any]:
 
 def base_split(record_file: str | Path | None = None) -> Any:
     """The MNIST train/validation split the base model was trained on (from its run record)."""
-    from helpers.artifacts import load_json
-    from helpers.config import run_paths
-    from helpers.data import load_mnist, split_train_val
-
     record_file = Path(record_file) if record_file else run_paths().record_file
     try:
         config = load_json(record_file)["config"]
@@ -419,13 +423,6 @@ def base_split(record_file: str | Path | None = None) -> Any:
         fraction, seed = 0.1, 42
     mnist = load_mnist()
     return split_train_val(mnist.x_train, mnist.y_train, val_fraction=fraction, seed=seed)
-
-
-def accuracy_on(model: Any, images: np.ndarray, labels: np.ndarray) -> float:
-    """Share of `images` whose answer is its label."""
-    from helpers.train import evaluate_split
-
-    return evaluate_split(model, images, labels)[1] if len(labels) else float("nan")
 
 
 @dataclass
@@ -440,9 +437,6 @@ class Adaptation:
 
     def save(self, out: str | Path) -> Path:
         """Write `out` (.keras), its record and its LiteRT copy; nothing is left half-written."""
-        from helpers.artifacts import save_json, write_atomic
-        from helpers.export import export_litert
-
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(out, self.model.save)
@@ -460,8 +454,6 @@ class Adaptation:
 def check_output(out: str | Path, base: str | Path | None = None) -> tuple[Path, Path]:
     """The adapted model's file and the base model's, checked: `out` ends in .keras and replaces
     neither the base nor the project's best model; the base is a Keras file that exists."""
-    from helpers.config import run_paths
-
     out = Path(out)
     if out.suffix != ".keras":
         raise AdaptError(f"{out}: the adapted model's file must end in .keras")
@@ -486,8 +478,7 @@ def adapt_writer(
 ) -> Adaptation:
     """Adapt the Keras model in `base_file` to a writer's labelled digits, a fifth of each digit's
     set aside to score it on; the record holds the figures before and after."""
-    from helpers.artifacts import file_sha256
-    from helpers.predict import load_model
+    from helpers.evaluate import score_model
 
     base_file = Path(base_file)
     began = time.perf_counter()
@@ -515,11 +506,11 @@ def adapt_writer(
         "seed": seed,
         "seconds": round(seconds, 2),
         "validation": {
-            "writer_before": accuracy_on(model, images[aside], targets[aside]),
-            "writer_after": accuracy_on(adapted, images[aside], targets[aside]),
+            "writer_before": score_model(model, images[aside], targets[aside]).accuracy,
+            "writer_after": score_model(adapted, images[aside], targets[aside]).accuracy,
             "writer_images": int(aside.sum()),
-            "mnist_before": accuracy_on(model, *mnist_val),
-            "mnist_after": accuracy_on(adapted, *mnist_val),
+            "mnist_before": score_model(model, *mnist_val).accuracy,
+            "mnist_after": score_model(adapted, *mnist_val).accuracy,
             "mnist_images": len(mnist_val[1]),
         },
         "temperature": calibration_of(adapted)["temperature"],
@@ -585,8 +576,6 @@ __all__ = [
     "members_of",
     "read_labelled_folder",
     "set_aside",
-    "stretch_batch",
     "train_copy",
-    "vary_pen",
     "writer_of",
 ]

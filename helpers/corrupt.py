@@ -405,8 +405,3 @@ def corrupt(images: np.ndarray, kind: str, seed: int = 0) -> np.ndarray:
     rng = np.random.default_rng((seed, index))
     out = _FUNCTIONS[kind](images.astype(np.float32) / 255, rng)
     return np.clip(np.rint(np.asarray(out) * 255), 0, 255).astype(np.uint8)
-
-
-def corrupt_all(images: np.ndarray, seed: int = 0) -> dict[str, np.ndarray]:
-    """Return every corruption of `images`, keyed by name in the order of CORRUPTIONS."""
-    return {kind: corrupt(images, kind, seed) for kind in CORRUPTIONS}

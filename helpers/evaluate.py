@@ -19,6 +19,42 @@ from helpers.samples import Rendering
 
 
 @dataclass(frozen=True)
+class Score:
+    """An accuracy on `n` labelled digits, its 95% interval, and the mean cross-entropy (`loss`)
+    when it was scored from class probabilities (NaN from answers alone)."""
+
+    accuracy: float
+    n: int
+    loss: float = float("nan")
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        """The 95% (Wilson) interval of the accuracy (`accuracy_interval`)."""
+        return accuracy_interval(self.accuracy, self.n)
+
+    def __str__(self) -> str:
+        return format_accuracy(self.accuracy, self.n)
+
+
+def score(answers: np.ndarray, labels: np.ndarray) -> Score:
+    """How often `answers` match `labels`: class probabilities (N, 10), or digits (N,) with -1 for
+    no answer. The one accuracy function: every other scorer in the package calls it."""
+    answers, labels = np.asarray(answers), np.asarray(labels).astype(np.int64)
+    if len(labels) == 0:
+        return Score(float("nan"), 0)
+    if answers.ndim == 1:
+        return Score(float((answers == labels).mean()), len(labels))
+    picked = answers[np.arange(len(labels)), labels]
+    loss = float(-np.mean(np.log(np.clip(picked, 1e-7, 1.0))))
+    return Score(float((answers.argmax(axis=1) == labels).mean()), len(labels), loss)
+
+
+def score_model(model: Any, images: np.ndarray, labels: np.ndarray) -> Score:
+    """`score` of a model's (Keras or LiteRT) answers for `images`."""
+    return score(predict_probabilities(model, images) if len(labels) else np.zeros((0, 10)), labels)
+
+
+@dataclass(frozen=True)
 class Evaluation:
     """Predictions on a labelled set and the metrics computed from them."""
 

@@ -847,21 +847,22 @@ def _draw_per_digit(answer: Any) -> tuple[bool, str]:
 @exercise("06.3", "MNIST validation accuracy after adapting without replay")
 def _without_replay(answer: Any, model: Any, examples: Any, split: Any) -> tuple[bool, str]:
     """Answer: the accuracy on split.x_val[2000:] of the model adapted with replay=0 (seed 0)."""
-    from helpers.adapt import AdaptConfig, accuracy_on, adapt_arrays
+    from helpers.adapt import AdaptConfig, adapt_arrays
+    from helpers.evaluate import score_model
 
     images, labels = _pair(examples, "examples=(images, labels)")
     held = split.x_val[2000:], split.y_val[2000:]
     got = _number(answer, "the accuracy")
 
     def adapted(replay: int) -> float:
-        return accuracy_on(
+        return score_model(
             adapt_arrays(model, images, labels, config=AdaptConfig(replay=replay), mnist=split), *held
-        )
+        ).accuracy
 
     ok, why = _compare(got, adapted(0), 5e-4, "MNIST validation accuracy without replay")
     if not ok and abs(got - adapted(AdaptConfig().replay)) <= 5e-4:
         return False, "that is the recipe with replay; set AdaptConfig(replay=0)"
-    if not ok and abs(got - accuracy_on(model, *held)) <= 5e-4:
+    if not ok and abs(got - score_model(model, *held).accuracy) <= 5e-4:
         return False, "that is the base model's accuracy; measure the adapted one"
     return ok, why
 

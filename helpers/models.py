@@ -56,9 +56,10 @@ class FusedBatchNorm(layers.BatchNormalization):
 
     Keras 3 normalises with separate mean, variance and arithmetic ops; the fused
     kernel does it in one pass and makes a `compact_cnn` training step about a
-    quarter faster on this CPU (`python -m benchmarks.step_cost`). Same weights,
-    same outputs (to float rounding); the running variance is updated with the
-    unbiased batch variance. `tests/test_models.py` compares it with the Keras layer.
+    quarter faster on this CPU (docs/experiments.md, "What a training step costs").
+    Same weights, same outputs (to float rounding); the running variance is updated
+    with the unbiased batch variance. `tests/test_models.py` compares it with the
+    Keras layer.
     """
 
     def call(

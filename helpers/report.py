@@ -1,11 +1,11 @@
-"""Build outputs/report.html: a headline table, then the executed notebooks.
+"""What a run reports: outputs/report.html, a headline table, then the executed notebooks.
 
-The headline numbers are read from the run record (models/best_model.json)
-and the test metrics (outputs/metrics.json), never typed by hand. A table of
-contents links to every notebook and section. The code a chapter teaches (its
-listings, and cells tagged `show-input`) is shown open; every other code cell is
-folded into a closed "show code" block. Every figure is embedded, so the file
-opens offline.
+The headline numbers are read from the run record (models/best_model.json) and the test
+metrics (outputs/metrics.json), never typed by hand. A table of contents links to every
+notebook and section. The code a chapter teaches (its listings, and cells tagged
+`show-input`) is shown open; every other code cell is folded into a closed "show code"
+block. Every figure is embedded, so the file opens offline. The README's and docs' copies
+of the results are `helpers.blocks`.
 """
 
 from __future__ import annotations
@@ -206,25 +206,13 @@ def build_report(run_dir: str | os.PathLike[str] = "", output: str | os.PathLike
     return write_atomic(target, lambda tmp: tmp.write_text(body, encoding="utf-8"))
 
 
-def headline_markdown(run_dir: str | os.PathLike[str] = "") -> str:
-    """The headline table of a run as Markdown, for the README."""
-    paths = run_paths(run_dir)
-    rows = headline_rows(load_json(paths.record_file), load_json(paths.metrics_file))
-    return "\n".join(["| | |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows)])
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m helpers.report [--run-dir DIR] [--markdown]`: write the report, or print the table."""
+    """`python -m helpers.report [--run-dir DIR]`: write the run's report.html and print its path."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run-dir", default="", help="the run's root (default: the project)")
-    parser.add_argument("--markdown", action="store_true", help="print the headline table as Markdown")
     args = parser.parse_args(argv)
     try:
-        print(
-            headline_markdown(args.run_dir)
-            if args.markdown
-            else relative_to_project(build_report(args.run_dir))
-        )
+        print(relative_to_project(build_report(args.run_dir)))
     except (FileNotFoundError, ValueError) as exc:
         print(f"report: error: {exc}", file=sys.stderr)
         return 1

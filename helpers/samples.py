@@ -10,9 +10,7 @@ model never saw them in training.
 from __future__ import annotations
 
 import io
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -163,16 +161,6 @@ def draw_pen_stroke(paper: Image.Image, points: list[tuple[float, float]], pen: 
         draw.ellipse((x - r, y - r, x + r, y + r), fill=0)
 
 
-def draw_strokes(
-    strokes: list[list[tuple[float, float]]], size: int = PAD_SIZE, pen: int = PAD_PEN
-) -> Image.Image:
-    """A white `size` pad with `strokes` drawn on it by `draw_pen_stroke`."""
-    paper = Image.new("L", (size, size), 255)
-    for points in strokes:
-        draw_pen_stroke(paper, points, pen)
-    return paper
-
-
 def _arc(
     cx: float, cy: float, rx: float, ry: float, start: float, stop: float, n: int = 24
 ) -> list[tuple[float, float]]:
@@ -295,31 +283,6 @@ def render_on_canvas(digit: np.ndarray, size: int = 280) -> Image.Image:
     rgba = np.zeros((size, size, 4), dtype=np.uint8)
     rgba[..., 3] = alpha
     return Image.fromarray(rgba, "RGBA")
-
-
-def make_samples(
-    x_test: np.ndarray, y_test: np.ndarray, folder: str | os.PathLike[str], seed: int = 7
-) -> list[Path]:
-    """Write the shipped sample images to `folder`; the file name starts with the true digit."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    written = []
-    for n, index in enumerate(SAMPLE_INDICES):
-        label = int(y_test[index])
-        if n == len(SAMPLE_INDICES) - 1:
-            image, name = render_on_canvas(x_test[index]), f"{label}_canvas.png"
-        else:
-            ink = "blue" if n % 2 else "black"
-            offset = tuple(rng.uniform(-0.12, 0.12, size=2))
-            image = render_on_paper(
-                x_test[index], rng, ink=ink, rotate=float(rng.uniform(-8, 8)), offset=offset
-            )
-            name = f"{label}_{ink}_ink.jpg"
-        path = folder / name
-        image.save(path, quality=85) if path.suffix == ".jpg" else image.save(path, optimize=True)
-        written.append(path)
-    return written
 
 
 @dataclass(frozen=True)

@@ -512,6 +512,35 @@ def score_finalists(study: optuna.Study, settings: SearchSettings) -> list[dict[
     return sorted(results, key=lambda r: -r["validation_accuracy"])
 
 
+def reseed(
+    summary: dict[str, Any], seeds: Sequence[int], show: Callable[[str], None] | None = None
+) -> list[dict[str, Any]]:
+    """Train a search's finalists (the default recipe among them) again on `seeds`, at the search's
+    scale, each seed with its own validation split: accuracy and errors per finalist and seed.
+
+    For finalists within the noise of three seeds; the MNIST test set is never read."""
+    scale = summary["scale"]
+    settings = SearchSettings(
+        train_subset=scale["train_subset"], max_epochs=scale["max_epochs"],
+        val_fraction=scale["val_fraction"], space=tuple(scale.get("space", ())),
+    )  # fmt: skip
+    trainer, rows = Trainer(settings), []
+    for finalist in summary["finalists"]:
+        name = f"trial {finalist['trial']}" + (" (the default recipe)" if finalist["baseline"] else "")
+        config = config_from_params(finalist["params"], settings)
+        for seed in seeds:
+            accuracy = trainer.score(config, [seed])[0]
+            images = len(trainer.split(seed).y_val)
+            errors = round((1 - accuracy) * images)
+            rows.append({
+                "trial": finalist["trial"], "baseline": finalist["baseline"], "seed": seed,
+                "validation_accuracy": accuracy, "errors": errors, "validation_images": images,
+            })  # fmt: skip
+            line = f"{name}, seed {seed}: {accuracy:.4%} validation ({errors} errors of {images:,})"
+            (show or functools.partial(print, flush=True))(line)
+    return rows
+
+
 def importances(study: optuna.Study) -> dict[str, float]:
     """Optuna's fANOVA importance of each parameter (shares summing to 1); {} with too few trials."""
     if len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))) < 4:
@@ -604,7 +633,8 @@ def _limit_threads() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m helpers.search [run] ...` (what `make search` calls), or `worker` (what it starts)."""
+    """`python -m helpers.search [run] ...` (what `make search` calls), `worker` (what it starts), or
+    `reseed SEED...` (the last search's finalists on more seeds)."""
     parser = argparse.ArgumentParser(prog="python -m helpers.search", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command")
     run = sub.add_parser("run", help="run or continue a search (the default)")
@@ -635,12 +665,18 @@ def main(argv: list[str] | None = None) -> int:
     worker = sub.add_parser("worker", help="one worker process (make search WORKERS=N starts N)")
     worker.add_argument("--settings", required=True)
     worker.add_argument("--index", type=int, default=0)
+    more_seeds = sub.add_parser("reseed", help="train the last search's finalists on more seeds")
+    more_seeds.add_argument("seeds", type=int, nargs="+")
+    more_seeds.add_argument("--search", default=str(SEARCH_JSON), help="the search's summary")
     argv = sys.argv[1:] if argv is None else list(argv)
-    if not argv or argv[0] not in ("run", "worker", "-h", "--help"):
+    if not argv or argv[0] not in ("run", "worker", "reseed", "-h", "--help"):
         argv = ["run", *argv]
     args = parser.parse_args(argv)
     try:
         with _quiet_optuna():
+            if args.command == "reseed":
+                reseed(json.loads(Path(args.search).read_text()), args.seeds)
+                return 0
             if args.command == "worker":
                 values = json.loads(args.settings)
                 values = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}

@@ -1,15 +1,11 @@
-"""Train a model from a `TrainConfig`: data pipeline, callbacks, atomic save, run record."""
+"""Train a model from a `TrainConfig`: the `tf.data` pipeline, callbacks, fit, calibration, atomic
+save and the LiteRT copy; the run record is `helpers.record`, the augmentation `helpers.augment`."""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import datetime as dt
 import math
-import os
-import platform
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,14 +19,16 @@ import numpy as np
 import tensorflow as tf
 
 from helpers.artifacts import save_json, write_atomic
-from helpers.config import PROJECT_ROOT, RunPaths, TrainConfig
+from helpers.augment import augment_batch, augment_ranges
+from helpers.config import RunPaths, TrainConfig
 from helpers.data import Split
-from helpers.evaluate import choose_threshold, fit_temperature
+from helpers.evaluate import choose_threshold, fit_temperature, score, score_model
 from helpers.export import export_litert
-from helpers.models import build_model, combine_models, count_parameters, fold_temperature
+from helpers.models import build_model, combine_models, fold_temperature
 from helpers.pausepoints import pause_here, requested
 from helpers.predict import predict_probabilities, set_threshold
 from helpers.progress import say
+from helpers.record import describe_threshold, kept_epoch, make_record
 
 
 @dataclass
@@ -70,103 +68,6 @@ class EpochLog(keras.callbacks.Callback):
         say(line)  # and to the terminal running `make all`
 
 
-def augment_ranges(config: TrainConfig) -> dict[str, float]:
-    """The ranges of `config`'s random affine augmentation, keyed as `AUGMENT_RANGES`."""
-    return {"degrees": config.rotation, "scale": config.zoom, "shift_pixels": config.shift}
-
-
-AUGMENT_RANGES = augment_ranges(TrainConfig())
-"""The default random affine augmentation: rotate up to 7 degrees, rescale up to 8%, shift up to 2.2 px."""
-ELASTIC_SIGMA = 4.0
-"""Smoothness, in pixels, of the elastic distortion's random displacement field."""
-
-
-def augment_batch(
-    images: tf.Tensor, seed: tf.Tensor, elastic: float = 0.0, ranges: dict[str, float] | None = None
-) -> tf.Tensor:
-    """Rotate, rescale and shift each image of a batch at random (within `ranges`, by default
-    `AUGMENT_RANGES`), in one resampling pass; with `elastic` > 0, also distort it elastically
-    by about that strength (`elastic_field`).
-
-    Stateless: the transforms depend only on `seed` (shape (2,)), so batches can be
-    augmented in parallel and a run is repeatable.
-    """
-    transforms = random_affine(tf.shape(images)[0], images.shape[1], seed, ranges or AUGMENT_RANGES)
-    if elastic > 0:
-        return warp_images(images, transforms, elastic_field(images, seed + 4, elastic, ELASTIC_SIGMA))
-    return tf.raw_ops.ImageProjectiveTransformV3(
-        images=images,
-        transforms=transforms,
-        output_shape=tf.shape(images)[1:3],
-        fill_value=0.0,  # what moves in from outside is background
-        interpolation="BILINEAR",
-        fill_mode="CONSTANT",
-    )
-
-
-def random_affine(
-    n: tf.Tensor, side: int, seed: tf.Tensor, ranges: dict[str, float] = AUGMENT_RANGES
-) -> tf.Tensor:
-    """`n` random transforms within `ranges`, as (n, 8) rows for `ImageProjectiveTransformV3`:
-    each maps an output pixel back to the input pixel it is read from."""
-
-    def uniform(offset: int, half_width: float) -> tf.Tensor:
-        return tf.random.stateless_uniform([n], seed=seed + offset, minval=-half_width, maxval=half_width)
-
-    angle = uniform(0, ranges["degrees"]) * (math.pi / 180)
-    scale = 1.0 + uniform(1, ranges["scale"])
-    shift_x = uniform(2, ranges["shift_pixels"])
-    shift_y = uniform(3, ranges["shift_pixels"])
-    # The inverse of "rotate and scale about the centre, then shift".
-    centre = (side - 1) / 2
-    cos, sin = tf.cos(angle) / scale, tf.sin(angle) / scale
-    x0, y0 = centre + shift_x, centre + shift_y
-    zeros = tf.zeros_like(angle)
-    return tf.stack(
-        [cos, sin, centre - cos * x0 - sin * y0, -sin, cos, centre + sin * x0 - cos * y0, zeros, zeros],
-        axis=1,
-    )
-
-
-def elastic_field(images: tf.Tensor, seed: tf.Tensor, alpha: float, sigma: float) -> tf.Tensor:
-    """Random smooth displacements (N, H, W, 2) in pixels: uniform noise blurred by a Gaussian of
-    `sigma` pixels and scaled by `alpha`, as in Simard, Steinkraus and Platt (2003)."""
-    shape = tf.concat([tf.shape(images)[:3], [2]], axis=0)
-    noise = tf.random.stateless_uniform(shape, seed=seed, minval=-1.0, maxval=1.0)
-    radius = int(2 * sigma)
-    taps = np.exp(-(np.arange(-radius, radius + 1) ** 2) / (2 * sigma**2))
-    taps = tf.constant(taps / taps.sum(), tf.float32)
-    across = tf.tile(tf.reshape(taps, [1, -1, 1, 1]), [1, 1, 2, 1])
-    down = tf.tile(tf.reshape(taps, [-1, 1, 1, 1]), [1, 1, 2, 1])
-    smooth = tf.nn.depthwise_conv2d(noise, across, [1, 1, 1, 1], "SAME")
-    return alpha * tf.nn.depthwise_conv2d(smooth, down, [1, 1, 1, 1], "SAME")
-
-
-def warp_images(images: tf.Tensor, transforms: tf.Tensor, field: tf.Tensor) -> tf.Tensor:
-    """Resample each image (bilinear, zeros outside) at its affine `transforms` (N, 8, as for
-    `ImageProjectiveTransformV3`, output to input) plus the displacements `field`."""
-    n, height, width = tf.shape(images)[0], images.shape[1], images.shape[2]
-    ys, xs = tf.meshgrid(tf.range(height, dtype=tf.float32), tf.range(width, dtype=tf.float32), indexing="ij")
-    t = [tf.reshape(transforms[:, i], [-1, 1, 1]) for i in range(6)]
-    x = t[0] * xs + t[1] * ys + t[2] + field[..., 0]
-    y = t[3] * xs + t[4] * ys + t[5] + field[..., 1]
-    flat = tf.reshape(images, [n, height * width])
-    x0, y0 = tf.floor(x), tf.floor(y)
-
-    def pixel(row: tf.Tensor, col: tf.Tensor) -> tf.Tensor:
-        inside = (col >= 0) & (col <= width - 1) & (row >= 0) & (row <= height - 1)
-        index = tf.cast(
-            tf.clip_by_value(row, 0, height - 1) * width + tf.clip_by_value(col, 0, width - 1), tf.int32
-        )
-        values = tf.gather(flat, tf.reshape(index, [n, -1]), batch_dims=1)
-        return tf.where(inside, tf.reshape(values, tf.shape(x)), 0.0)
-
-    wx, wy = x - x0, y - y0
-    top = (1 - wx) * pixel(y0, x0) + wx * pixel(y0, x0 + 1)
-    bottom = (1 - wx) * pixel(y0 + 1, x0) + wx * pixel(y0 + 1, x0 + 1)
-    return ((1 - wy) * top + wy * bottom)[..., None]
-
-
 def make_dataset(
     x: np.ndarray,
     y: np.ndarray,
@@ -179,7 +80,7 @@ def make_dataset(
     ranges: dict[str, float] | None = None,
 ) -> tf.data.Dataset:
     """A batched, prefetched `tf.data` pipeline; rotates, rescales and shifts on the fly if `augment`
-    (within `ranges`, by default `AUGMENT_RANGES`; and distorts elastically, with `elastic` > 0)."""
+    (within `ranges`, by default `AUGMENT_RANGES` of helpers.augment; elastically too, with `elastic` > 0)."""
     ds = tf.data.Dataset.from_tensor_slices((x, y))
     if shuffle:
         ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
@@ -405,7 +306,7 @@ def train_model(
         temperature = calibrate(members, split.x_val, split.y_val)
         best = members[0] if len(members) == 1 else combine_models(members)
         val_probabilities = predict_probabilities(best, split.x_val)
-        val_loss, val_accuracy = score_probabilities(val_probabilities, split.y_val)
+        val_score = score(val_probabilities, split.y_val)
         threshold = choose_threshold(
             val_probabilities.max(axis=1), val_probabilities.argmax(axis=1) == split.y_val
         )
@@ -420,7 +321,7 @@ def train_model(
         config,
         model=best,
         history=histories[0],
-        val_metrics={"accuracy": float(val_accuracy), "loss": float(val_loss)},
+        val_metrics={"accuracy": val_score.accuracy, "loss": val_score.loss},
         seconds=seconds,
         split=split,
         data_sha256=data_sha256,
@@ -435,22 +336,13 @@ def train_model(
         record["members"] = [
             {
                 "seed": config.seed + i,
-                "val_accuracy": evaluate_split(member, split.x_val, split.y_val)[1],
+                "val_accuracy": score_model(member, split.x_val, split.y_val).accuracy,
                 "kept_epoch": kept_epoch(config, hist),
             }
             for i, (member, hist) in enumerate(zip(members, histories, strict=True))
         ]
     save_json(record, paths.record_file)
     return TrainResult(model=best, history=histories[0], record=record)
-
-
-def describe_threshold(threshold: dict[str, float]) -> str:
-    """One line on the confidence threshold `choose_threshold` picked on validation."""
-    return (
-        f"confidence threshold {threshold['value']:.3f}: answers below it are flagged as unsure "
-        f"({threshold['flagged_share']:.1%} of validation; {threshold['kept_accuracy']:.2%} right above it, "
-        f"target {threshold['target_accuracy']:.1%})"
-    )
 
 
 def calibrate(members: list[keras.Model], images: np.ndarray, labels: np.ndarray) -> float:
@@ -466,174 +358,3 @@ def calibrate(members: list[keras.Model], images: np.ndarray, labels: np.ndarray
     for member in members:
         fold_temperature(member, temperature)
     return temperature
-
-
-def describe_curves(history: dict[str, list[float]], validation_images: int | None = None) -> list[str]:
-    """What a run's training curves show, in sentences computed from its history.
-
-    Memorising would show as validation loss turning up (by over 5% from its lowest)
-    while training loss still falls; anything else is said as it is. With the size of
-    the validation split, a late change in validation accuracy is set against the noise
-    of one measurement (the 95% half-width at that accuracy), and so is a gap between
-    training and validation error.
-    """
-    loss, val_loss = np.asarray(history["loss"]), np.asarray(history["val_loss"])
-    val_accuracy = np.asarray(history["val_accuracy"])
-    error = 1 - val_accuracy
-    epochs, below, lowest = len(loss), int((val_loss < loss).sum()), int(val_loss.argmin())
-    sentences = [f"Validation loss is below training loss in {below} of {epochs} epochs."]
-    if below > epochs / 2 and loss[-1] <= val_loss[-1]:
-        sentences[0] += (
-            f" By epoch {epochs} training loss ({loss[-1]:.4f}) has caught up with validation loss "
-            f"({val_loss[-1]:.4f}): more epochs would mostly fit the training images better."
-        )
-    noise = None
-    if validation_images:
-        from helpers.evaluate import accuracy_interval
-
-        low, high = accuracy_interval(float(val_accuracy[-1]), validation_images)
-        noise = (high - low) / 2
-    if "accuracy" in history:
-        train_error = 1 - np.asarray(history["accuracy"])
-        harder = int((train_error > error).sum())
-        crossed = np.flatnonzero(train_error <= error)
-        sentence = (
-            f"Training error (augmented images, dropout on) is above validation error in {harder} of "
-            f"{epochs} epochs; after the last it is {train_error[-1]:.2%} against {error[-1]:.2%} "
-            "on validation"
-        )
-        if crossed.size:
-            sentence += f", training having first come level at epoch {crossed[0] + 1}"
-        if noise is not None and abs(train_error[-1] - error[-1]) <= noise:
-            sentence += ": level, within the noise of the validation measurement."
-        elif train_error[-1] < error[-1]:
-            sentence += ": training has become the easier exam."
-        else:
-            sentence += "."
-        sentences.append(sentence)
-    if val_loss[-1] > 1.05 * val_loss[lowest] and loss[-1] < loss[lowest]:
-        sentences.append(
-            f"Validation loss was lowest at epoch {lowest + 1} and has risen since, while training "
-            "loss kept falling: the model has begun to memorise the training set."
-        )
-    else:
-        sentences.append(
-            f"Validation loss is lowest at epoch {lowest + 1} of {epochs} and has not turned up: "
-            "no sign of memorising in this run."
-        )
-    if epochs >= 4:
-        half = epochs // 2
-        sentences.append(
-            f"Validation error fell from {error[0]:.2%} after epoch 1 to {error[half - 1]:.2%} after "
-            f"epoch {half} and {error[-1]:.2%} after epoch {epochs}: the second half of the run "
-            f"removed {1 - error[-1] / error[half - 1]:.0%} of the errors left at its midpoint."
-        )
-        if noise is not None:
-            change = float(val_accuracy[-1] - val_accuracy[half - 1])
-            images = round(abs(change) * validation_images)
-            verdict = "within" if abs(change) <= noise else "beyond"
-            sentences.append(
-                f"That is {images:,} validation image{'s' * (images != 1)}: a change of {change * 100:+.2f} "
-                f"points, {verdict} the ±{noise * 100:.2f} points one measurement on {validation_images:,} "
-                "validation images carries."
-            )
-    return sentences
-
-
-def evaluate_split(model: Any, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy of `model` (Keras or LiteRT) on images `x`, labels `y`."""
-    return score_probabilities(predict_probabilities(model, x), y)
-
-
-def score_probabilities(probabilities: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """Mean cross-entropy and accuracy of class probabilities (N, 10) against labels `y`."""
-    picked = probabilities[np.arange(len(y)), y]
-    loss = float(-np.mean(np.log(np.clip(picked, 1e-7, 1.0))))
-    return loss, float((probabilities.argmax(axis=1) == y).mean())
-
-
-def make_record(
-    config: TrainConfig,
-    *,
-    model: keras.Model,
-    history: dict[str, list[float]],
-    val_metrics: dict[str, float],
-    seconds: float,
-    split: Split,
-    data_sha256: str | None,
-    model_file: Path,
-    epochs_trained: int | None = None,
-) -> dict[str, Any]:
-    """Describe a run: what was trained, on what, how well, how fast, with which libraries.
-
-    `epochs_trained` counts every epoch `seconds` paid for (all members of an
-    ensemble); by default, the epochs of `history`.
-    """
-    epochs_run = len(history.get("loss", []))
-    return {
-        "config": config.to_dict(),
-        "model": {
-            "name": config.model,
-            "parameters": count_parameters(model),
-            "file": model_file.name,
-            "file_bytes": model_file.stat().st_size,
-        },
-        "validation": val_metrics,
-        "kept_epoch": kept_epoch(config, history) if epochs_run else None,
-        "epochs_run": epochs_run,
-        "train_seconds": round(seconds, 2),
-        "seconds_per_epoch": round(seconds / max(epochs_trained or epochs_run, 1), 2),
-        "history": history,
-        "data": {"sha256": data_sha256, **split.sizes()},
-        "versions": library_versions(),
-        "git_commit": git_commit(),
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "machine": {"cpu_count": os.cpu_count(), "cpu": cpu_name(), "platform": platform.platform()},
-    }
-
-
-def kept_epoch(config: TrainConfig, history: dict[str, list[float]]) -> int:
-    """The epoch (from 1) whose weights `make_callbacks`'s checkpoint keeps: the last with the
-    one-cycle schedule, else the first with the highest validation accuracy."""
-    if config.schedule == "onecycle":
-        return len(history["loss"])
-    return int(np.argmax(history["val_accuracy"])) + 1
-
-
-def cpu_name() -> str:
-    """The CPU's model name, as the system reports it."""
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.partition(":")[2].strip()
-    return platform.processor() or platform.machine()
-
-
-def library_versions() -> dict[str, str]:
-    """Versions of Python and the libraries that shape the results."""
-    import matplotlib
-    import sklearn
-
-    return {
-        "python": platform.python_version(),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "numpy": np.__version__,
-        "scikit-learn": sklearn.__version__,
-        "matplotlib": matplotlib.__version__,
-    }
-
-
-def git_commit() -> str | None:
-    """The current commit of the project, with '-dirty' if it has changes; None outside git."""
-
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=10, check=True
-        ).stdout.strip()
-
-    try:
-        commit = git("rev-parse", "HEAD")
-        return commit + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
-    except (OSError, subprocess.SubprocessError):
-        return None

@@ -217,10 +217,3 @@ def score_answers(
     """Accuracy of each model under each corruption, from `predict_corrupted`'s answers."""
     return {name: {kind: float((found == labels).mean()) for kind, found in by_kind.items()}
             for name, by_kind in answers.items()}  # fmt: skip
-
-
-def score_corruptions(
-    models: Mapping[str, Any], images: np.ndarray, labels: np.ndarray, seed: int = 0
-) -> dict[str, dict[str, float]]:
-    """Accuracy of each model on the images under each corruption: {model: {corruption: accuracy}}."""
-    return score_answers(predict_corrupted(models, images, seed), labels)

@@ -10,9 +10,11 @@ from types import SimpleNamespace
 import matplotlib
 import numpy as np
 import pytest
+from PIL import Image
 
 from helpers import pausepoints
 from helpers.config import PROJECT_ROOT, TrainConfig, run_paths
+from helpers.samples import PAD_PEN, PAD_SIZE, draw_pen_stroke
 
 matplotlib.use("Agg")  # before any test module imports pyplot (helpers.plots)
 
@@ -27,6 +29,29 @@ def skip_unless_ci(reason: str) -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"{reason} (CI=true: CI must provide it)")
     pytest.skip(reason)
+
+
+TIER_MARKERS = ("slow", "notebook", "browser", "postgres")
+"""What `make test-fast` leaves out (pyproject.toml declares them)."""
+SLOW_FIXTURES = {"quick_course": "the quick course", "quick": "the benchmark's quick run"}
+"""Fixtures that run minutes of work: a test that uses one must carry a tier marker."""
+
+
+def unmarked_slow_tests(items: list[pytest.Item]) -> list[str]:
+    """Tests that use a `SLOW_FIXTURES` fixture without any `TIER_MARKERS` marker, with the fixture."""
+    return [
+        f"{item.nodeid} uses {SLOW_FIXTURES[name]} ({name}) but is not marked slow"
+        for item in items
+        for name in sorted(set(getattr(item, "fixturenames", ())) & set(SLOW_FIXTURES))
+        if not any(item.get_closest_marker(marker) for marker in TIER_MARKERS)
+    ]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep the fast tier fast: a test on the quick course or the quick benchmark is marked slow."""
+    problems = unmarked_slow_tests(items)
+    if problems:
+        raise pytest.UsageError("\n".join(problems))
 
 
 @pytest.fixture(autouse=True)
@@ -123,6 +148,16 @@ EDGE_DRAWINGS = {
 }
 
 
+def draw_strokes(
+    strokes: list[list[tuple[float, float]]], size: int = PAD_SIZE, pen: int = PAD_PEN
+) -> Image.Image:
+    """A white `size` pad with `strokes` drawn on it by `draw_pen_stroke`."""
+    paper = Image.new("L", (size, size), 255)
+    for points in strokes:
+        draw_pen_stroke(paper, points, pen)
+    return paper
+
+
 class PausePoint:
     """The test's end of `helpers.pausepoints`: a Unix socket that a run connects to when it
     reaches the named point, and where it then waits until the test lets it go."""
@@ -166,6 +201,15 @@ class PausePoint:
         self.release()
         self._server.close()
         shutil.rmtree(self._folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def quick_course(tmp_path_factory):
+    """The quick course run once, interrupted on the way, for every test that needs it
+    (tests/quick_course.py); its folder is build/test/quick."""
+    from quick_course import run_quick_course
+
+    return run_quick_course(tmp_path_factory.mktemp("quick_course_logs"))
 
 
 @pytest.fixture

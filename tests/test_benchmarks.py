@@ -1,4 +1,5 @@
-"""The benchmark's quick mode runs end to end and writes present, sane figures (not the goals)."""
+"""The benchmark's quick mode runs end to end and writes present, sane figures (not the goals); the
+research scripts' pure functions (experiments/) count what they say."""
 
 import json
 import re
@@ -25,6 +26,7 @@ def test_first_reaching_reads_the_first_epoch_at_target():
     assert first_reaching(rows[:1], TARGET) is None
 
 
+@pytest.mark.slow
 def test_quick_benchmark_writes_json_markdown_and_plot(quick):
     out = run_paths("build/bench-quick").outputs
     assert json.loads((out / "benchmarks.json").read_text())["summary"] == quick["summary"]
@@ -33,6 +35,7 @@ def test_quick_benchmark_writes_json_markdown_and_plot(quick):
     assert (out / "time_to_accuracy.png").stat().st_size > 10_000
 
 
+@pytest.mark.slow
 def test_training_figures_are_sane(quick):
     runs = [quick["training"]["seed_cnn"], *quick["training"]["others"], *quick["training"]["default"]]
     assert [r["name"] for r in runs] == ["seed_cnn", "mlp", "default-seed42"]
@@ -44,6 +47,7 @@ def test_training_figures_are_sane(quick):
     assert quick["training"]["default"][0]["parameters"] == 104_874
 
 
+@pytest.mark.slow
 def test_epochs_and_steps_to_target_are_counted(quick):
     for r in [quick["training"]["seed_cnn"], *quick["training"]["default"]]:
         assert r["steps_per_epoch"] == 625  # the quick subset: 20,000 training images, batches of 32
@@ -55,6 +59,7 @@ def test_epochs_and_steps_to_target_are_counted(quick):
             assert r["curve"][epochs - 1]["test_accuracy"] >= TARGET
 
 
+@pytest.mark.slow
 def test_goals_table_judges_this_run(quick):
     markdown = (run_paths("build/bench-quick").outputs / "benchmarks.md").read_text()
     mean = quick["summary"]["default_test_accuracy_mean"]
@@ -63,6 +68,7 @@ def test_goals_table_judges_this_run(quick):
     assert quick["best"] is None and "No `best` run" in markdown
 
 
+@pytest.mark.slow
 def test_inference_figures_are_sane(quick):
     for model in ("seed_cnn", "default"):
         inf = quick["inference"][model]
@@ -82,11 +88,13 @@ def test_inference_figures_are_sane(quick):
     )
 
 
+@pytest.mark.slow
 def test_photo_figure_is_sane(quick):
     assert quick["photo"]["size"] == [3000, 4000]
     assert 0 < quick["photo"]["p50_ms"] < 10_000
 
 
+@pytest.mark.slow
 def test_rendering_again_from_the_json_gives_the_same_tables(quick, tmp_path):
     from benchmarks.run import to_markdown, write_results
     from helpers.artifacts import load_json
@@ -97,6 +105,7 @@ def test_rendering_again_from_the_json_gives_the_same_tables(quick, tmp_path):
     assert (tmp_path / "benchmarks.md").read_text() == to_markdown(quick)
 
 
+@pytest.mark.slow
 def test_memory_figures_are_measured(quick):
     memory = quick["memory"]
     # TensorFlow alone takes a few hundred MB; anything under 100 MB was not measured.
@@ -105,6 +114,7 @@ def test_memory_figures_are_measured(quick):
     assert quick["summary"]["prediction_peak_rss_mb"] == memory["prediction"]["peak_rss_mb"]
 
 
+@pytest.mark.slow
 def test_ensemble_of_the_default_seeds_is_scored(quick):
     assert quick["ensemble"]["members"] == ["default-seed42"]
     # With one seed the "ensemble" is that model, so the two accuracies agree.
@@ -113,23 +123,11 @@ def test_ensemble_of_the_default_seeds_is_scored(quick):
     )
 
 
-def test_readme_shows_the_latest_full_benchmark():
-    """The last full `make bench` (outputs/benchmarks.md) appears whole, line for line, in
-    docs/experiments.md, where the README links to it (tests/test_readme.py checks the lines the
-    README itself shows)."""
-    from helpers.config import PROJECT_ROOT
-
-    outputs = run_paths().outputs
-    assert json.loads((outputs / "benchmarks.json").read_text())["quick"] is False
-    doc = (PROJECT_ROOT / "docs" / "experiments.md").read_text()
-    bench = (outputs / "benchmarks.md").read_text().strip("\n")
-    missing = [line for line in bench.splitlines() if line and line not in doc.splitlines()]
-    assert missing == [], "copy outputs/benchmarks.md into docs/experiments.md after `make bench`"
-    assert bench in doc, "docs/experiments.md should hold outputs/benchmarks.md as one unchanged block"
+# --- experiments/: the pure functions of the research scripts ------------------------------------
 
 
 def test_tta_shift_moves_pixels_and_fills_with_background():
-    from benchmarks.tta import shift_images
+    from experiments.tta import shift_images
 
     images = np.zeros((1, 4, 4, 1), np.float32)
     images[0, 0, 3, 0] = 1.0
@@ -139,7 +137,7 @@ def test_tta_shift_moves_pixels_and_fills_with_background():
 
 
 def test_member_errors_count_what_members_share():
-    from benchmarks.member_errors import count_shared_errors, find_shared_misses
+    from experiments.lab import count_shared_errors, find_shared_misses
 
     labels = np.array([0, 1, 2, 3])
     onehot = np.eye(4, dtype=np.float32)
@@ -151,7 +149,7 @@ def test_member_errors_count_what_members_share():
 
 
 def test_ensemble_mix_fills_each_added_set_with_the_run_members():
-    from benchmarks.ensemble_mix import compare_mixes
+    from experiments.ensemble_mix import compare_mixes
 
     labels = np.array([0, 1, 2])
 
@@ -177,6 +175,7 @@ def test_ensemble_mix_fills_each_added_set_with_the_run_members():
     assert rows[(3, 4)] == [0]
 
 
+@pytest.mark.slow
 def test_benchmark_json_holds_no_machine_paths(quick):
     from helpers.config import PROJECT_ROOT
 
@@ -188,6 +187,7 @@ def test_benchmark_json_holds_no_machine_paths(quick):
         assert not re.search(r'"/(home|root|tmp|work|check|Users)/', written)
 
 
+@pytest.mark.slow
 def test_the_command_line_is_measured_cold_on_both_paths(quick):
     cli = quick["cli"]
     lite, keras = cli["paths"]["LiteRT"], cli["paths"]["Keras"]
@@ -195,16 +195,22 @@ def test_the_command_line_is_measured_cold_on_both_paths(quick):
     for path in (lite, keras):
         assert path["one_image_digit"] == 3  # data/samples/3_blue_ink.jpg
         assert path["folder_accuracy"] > 0.8 and path["folder_images_per_s"] > 0
+        assert path["greyscale_folder_accuracy"] > 0.9 and path["greyscale_folder_images_per_s"] > 0
         assert 20 < path["one_image_peak_mb"] < 2000
     assert lite["one_image_peak_mb"] < keras["one_image_peak_mb"]  # no TensorFlow in the LiteRT process
-    assert cli["same_folder_answers"] >= 0.99
+    assert cli["same_folder_answers"] >= 0.99 and cli["same_greyscale_folder_answers"] >= 0.99
     markdown = (run_paths("build/bench-quick").outputs / "benchmarks.md").read_text()
     assert (
         f"| 16x16 scans beyond start-up | >= 500 images/s | {lite['folder_images_per_s']:,.0f} images/s |"
         in markdown
     )
+    assert (
+        f"| greyscale 16x16 scans beyond start-up | >= 500 images/s | "
+        f"{lite['greyscale_folder_images_per_s']:,.0f} images/s |" in markdown
+    )
 
 
+@pytest.mark.slow
 def test_adapting_is_measured_cold_from_the_command_line(quick):
     adapt = quick["adapt"]
     assert adapt["per_digit"] == 10 and adapt["seconds_in_record"] < adapt["wall_s"]
@@ -216,4 +222,66 @@ def test_adapting_is_measured_cold_from_the_command_line(quick):
     assert (
         f"| adapting with 10 per digit, from the command line | <= 30 s | {adapt['wall_s']:.1f} s |"
         in markdown
+    )
+
+
+# --- the command line's folders of 16x16 scans: binary and greyscale ----------------------------
+
+
+def test_the_greyscale_folder_holds_mnist_test_digits_as_bilinear_16x16_scans(tmp_path, mnist):
+    from PIL import Image
+
+    from benchmarks.cli import write_scans
+
+    labels = {kind: write_scans(tmp_path / kind, 5, kind) for kind in ("binary", "greyscale")}
+    assert labels["greyscale"] == mnist.y_test[:5].tolist()
+    for kind in labels:
+        scans = [np.asarray(Image.open(path)) for path in sorted((tmp_path / kind).iterdir())]
+        assert len(scans) == 5 and all(scan.shape == (16, 16) and scan.dtype == np.uint8 for scan in scans)
+        levels = np.unique(np.concatenate([scan.ravel() for scan in scans]))
+        if kind == "binary":
+            assert levels.tolist() == [0, 255]
+        else:  # dark ink on white paper, with the grey edges of a bilinear resize
+            assert levels[-1] == 255 and levels[0] < 64 and len(levels) > 100
+            assert all(np.median(scan) > 200 for scan in scans)
+            assert all(scan[:, 0].min() < 128 or scan[0].min() < 128 for scan in scans)  # cut to the ink
+
+
+def _cli_figures(greyscale: bool) -> dict:
+    """`bench_cli`'s figures, made up, with or without the greyscale folder (a run from before it)."""
+    path = {
+        "options": [],
+        "one_image_wall_median_s": 0.5,
+        "one_image_peak_mb": 77.0,
+        "folder_images_per_s": 693.4,
+        "folder_accuracy": 0.942,
+    }
+    if greyscale:
+        path |= {"greyscale_folder_images_per_s": 481.6, "greyscale_folder_accuracy": 0.9875}
+    figures = {
+        "image": "3_blue_ink.jpg",
+        "scans": 2000,
+        "repeats": 3,
+        "paths": {"LiteRT": path, "Keras": path | {"options": ["--keras", "--workers", "1"]}},
+        "same_folder_answers": 1.0,
+        "one_image_speedup": 9.6,
+        "one_image_memory_ratio": 0.12,
+        "folder_speedup": 1.53,
+    }
+    return figures | ({"same_greyscale_folder_answers": 0.9995} if greyscale else {})
+
+
+def test_the_command_line_tables_show_both_folders_and_judge_each_by_the_goal():
+    from benchmarks.cli import cli_lines
+    from benchmarks.run import CLI_GOALS
+
+    lines = cli_lines(_cli_figures(greyscale=True), CLI_GOALS)
+    assert "| LiteRT | `(default)` | 0.50 s | 77 MB | 693 | 94.20% | 482 | 98.75% |" in lines
+    assert "| 16x16 scans beyond start-up | >= 500 images/s | 693 images/s | yes |" in lines
+    assert "| greyscale 16x16 scans beyond start-up | >= 500 images/s | 482 images/s | no |" in lines
+    assert any("100.00% of the binary scans and 99.95% of the greyscale ones." in line for line in lines)
+    before = cli_lines(_cli_figures(greyscale=False), CLI_GOALS)  # `--render` of an older benchmarks.json
+    assert "| LiteRT | `(default)` | 0.50 s | 77 MB | 693 | 94.20% | not measured | not measured |" in before
+    assert "| greyscale 16x16 scans beyond start-up | >= 500 images/s | not measured | not measured |" in (
+        before
     )

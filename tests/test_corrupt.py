@@ -5,7 +5,7 @@ import pytest
 from scipy import ndimage
 
 from helpers import corrupt as corruptions
-from helpers.corrupt import CORRUPTIONS, corrupt, corrupt_all, describe
+from helpers.corrupt import CORRUPTIONS, corrupt, describe
 
 COUNT = 200  # the first MNIST test digits
 DETERMINISTIC = {"brightness", "scale", "canny_edges"}
@@ -43,7 +43,7 @@ def labels(mnist):
 
 @pytest.fixture(scope="module")
 def corrupted(digits):
-    return corrupt_all(digits, seed=0)
+    return {kind: corrupt(digits, kind, seed=0) for kind in CORRUPTIONS}
 
 
 def _f(images):
@@ -128,11 +128,6 @@ def test_same_seed_same_output_and_other_seeds_differ_for_random_kinds(kind, dig
 def test_an_image_is_corrupted_the_same_in_any_batch_position_only_for_deterministic_kinds(digits):
     for kind in DETERMINISTIC:
         assert np.array_equal(corrupt(digits[5:10], kind), corrupt(digits, kind)[5:10])
-
-
-def test_corrupt_all_matches_corrupt(digits, corrupted):
-    assert list(corrupted) == list(CORRUPTIONS)
-    assert np.array_equal(corrupt_all(digits[:20], seed=3)["zigzag"], corrupt(digits[:20], "zigzag", seed=3))
 
 
 @pytest.mark.parametrize("kind", sorted(set(CORRUPTIONS) - GEOMETRIC - {"canny_edges"}))

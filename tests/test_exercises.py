@@ -406,6 +406,7 @@ def test_04_3_semeion_flagged(tiny_model):
     both("04.3", right, wrongs, model=tiny_model, digits=digits)
 
 
+@pytest.mark.slow
 def test_04_4_centre_of_mass():
     from helpers.predict import list_images
     from helpers.preprocess import preprocess_image
@@ -534,17 +535,19 @@ def test_06_2_draw_per_digit():
     both("06.2", draw_per_digit, [with_repeats, anywhere, unseeded, same_always, ten_k, lambda *a: 3])
 
 
+@pytest.mark.slow
 def test_06_3_without_replay(tiny_model, tiny_run):
-    from helpers.adapt import AdaptConfig, accuracy_on, adapt_arrays
+    from helpers.adapt import AdaptConfig, adapt_arrays
+    from helpers.evaluate import score_model
 
     split = tiny_run.split
     images, labels = split.x_train[:100], split.y_train[:100]
     held = split.x_val[2000:], split.y_val[2000:]
-    right = accuracy_on(
+    right = score_model(
         adapt_arrays(tiny_model, images, labels, config=AdaptConfig(replay=0), mnist=split), *held
-    )
-    with_replay = accuracy_on(adapt_arrays(tiny_model, images, labels, mnist=split), *held)
-    wrongs = [right + 0.01, accuracy_on(tiny_model, *held)] + (
+    ).accuracy
+    with_replay = score_model(adapt_arrays(tiny_model, images, labels, mnist=split), *held).accuracy
+    wrongs = [right + 0.01, score_model(tiny_model, *held).accuracy] + (
         [with_replay] if abs(with_replay - right) > 1e-3 else []
     )
     both("06.3", right, wrongs, model=tiny_model, examples=(images, labels), split=split)

@@ -66,6 +66,7 @@ KILLED_RUN = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_killed_training_keeps_the_previous_model(tmp_path, tiny_run, pause_point):
     paths = run_paths(tmp_path / "run").ensure()
     previous = tiny_run.paths.model_file.read_bytes()
@@ -95,6 +96,7 @@ def test_killed_training_keeps_the_previous_model(tmp_path, tiny_run, pause_poin
 # --- parameters are checked before any work ---------------------------------------------------------
 
 
+@pytest.mark.notebook
 def test_papermill_parameter_out_of_range_fails_before_training(tmp_path):
     import papermill as pm
 
@@ -116,6 +118,7 @@ def test_papermill_parameter_out_of_range_fails_before_training(tmp_path):
 # --- reproducibility --------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_same_seed_same_run(tmp_path, tiny_split):
     small = Split(
         x_train=tiny_split.x_train[:1000],

@@ -11,9 +11,10 @@ import pytest
 from PIL import Image
 
 from helpers import artifacts, export, predict, preprocess
+from helpers.cli import main
 from helpers.config import PROJECT_ROOT
 from helpers.data import REAL_DEV_DIR, SHARED_REAL_DEV_DIR, load_real_dev, load_semeion
-from helpers.predict import LiteModel, choose_model_file, load_model, main, prepare_digit, prepare_inputs
+from helpers.predict import LiteModel, choose_model_file, load_model, prepare_digit, prepare_inputs
 from helpers.samples import make_realistic_set
 
 BEST_MODEL = PROJECT_ROOT / "models" / "best_model.keras"
@@ -49,6 +50,7 @@ def test_a_stale_or_missing_copy_falls_back_to_keras_and_says_why(tiny_run, tmp_
     assert chosen == keras_file and "no LiteRT copy" in why
 
 
+@pytest.mark.slow
 def test_int8_is_kept_only_within_its_tolerance(tiny_run, tmp_path, monkeypatch):
     keras_file = tmp_path / "m.keras"
     shutil.copy(tiny_run.paths.model_file, keras_file)
@@ -67,7 +69,7 @@ def test_int8_is_kept_only_within_its_tolerance(tiny_run, tmp_path, monkeypatch)
 
 def test_digits_predict_answers_with_litert_and_imports_no_tensorflow():
     code = (
-        "import sys\nfrom helpers.predict import main\n"
+        "import sys\nfrom helpers.cli import main\n"
         f"code = main(['predict', {str(SAMPLES_DIR)!r}, '--verbose'])\n"
         "print(code, sorted(m for m in ('tensorflow', 'keras') if m in sys.modules))"
     )
@@ -103,6 +105,7 @@ def _real_sets():
     return sets
 
 
+@pytest.mark.slow
 def test_the_litert_copy_gives_the_keras_models_answers_on_every_real_set():
     keras_model, lite = load_model(BEST_MODEL), load_model(BEST_MODEL.with_suffix(".tflite"))
     assert isinstance(lite, LiteModel)
@@ -115,6 +118,7 @@ def test_the_litert_copy_gives_the_keras_models_answers_on_every_real_set():
         assert np.abs(by_keras - by_lite).max() < 1e-3, name
 
 
+@pytest.mark.slow
 def test_the_fast_path_gives_the_long_ways_28x28_on_small_scans():
     """Small images on flat paper skip background removal and work at half the size: the result
     stays within these tolerances of the long way, and reads the same digits as often."""

@@ -1,95 +1,19 @@
 """`make all` interrupted and run again, and a notebook that fails: the pipeline's side of
-trustworthy runs. Each test drives the real Makefile in the quick profile into its own
-RUN_DIR, so it never touches models/ or outputs/ (about 3 minutes in all)."""
+trustworthy runs. The interrupted run is the session's shared quick course (tests/quick_course.py),
+which the chapter and solution tests then read; it never touches models/ or outputs/."""
 
 import json
-import os
 import re
 import signal
-import subprocess
-from pathlib import Path
 
-import psutil
-from conftest import PausePoint
+import pytest
+from quick_course import NOTEBOOKS, executed, run_make
 
 from helpers.config import PROJECT_ROOT
+from helpers.data import relative_to_project
 from helpers.predict import load_model
 
-NOTEBOOKS = ["01_explore", "02_train", "03_evaluate", "04_infer", "05_trust", "06_adapt", "07_search"]
-TIMEOUT = 900  # seconds for one make run; the quick profile takes about 90
-
-
-def make_command(run_dir: Path, *targets: str, params: str = "") -> list[str]:
-    """The make command line of a quick run into `run_dir`."""
-    return [
-        "make",
-        "--no-print-directory",
-        *targets,
-        "PROFILE=quick",
-        f"RUN_DIR={run_dir}",
-        f"PARAMS={params}",
-    ]
-
-
-def make_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment without the flags of a make that may be running these tests."""
-    env = {k: v for k, v in os.environ.items() if k not in {"MAKEFLAGS", "MFLAGS", "MAKELEVEL"}}
-    return env | (extra or {})
-
-
-def run_make(run_dir: Path, *targets: str, params: str = "") -> subprocess.CompletedProcess[str]:
-    """Run make to the end; return its exit code and output."""
-    return subprocess.run(
-        make_command(run_dir, *targets, params=params),
-        cwd=PROJECT_ROOT,
-        env=make_env(),
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT,
-    )
-
-
-def interrupt_make(run_dir: Path, point: PausePoint, how: str, log: Path) -> int:
-    """Start `make all`, let it run to `point` (where it waits), interrupt it `how`; return
-    make's exit code. No clock decides the moment: the run itself says it is there.
-
-    "ctrl-c" sends SIGINT to make's process group, as a terminal does. "power-cut" SIGKILLs
-    make and every process under it (papermill and its kernel) at once: no cleanup runs.
-    """
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            make_command(run_dir, "all"),
-            cwd=PROJECT_ROOT,
-            env=make_env(point.env),
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            # Ctrl-C as a terminal sends it: make starts with SIGINT handled by default, even
-            # where this test runs under a shell that ignores it (a background job, `cmd &`).
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-        )
-        try:
-            point.wait(alive=lambda: process.poll() is None, limit=TIMEOUT)
-            if how == "ctrl-c":
-                os.killpg(process.pid, signal.SIGINT)
-                # The interrupt is delivered while the run is held; now let the held kernel go on,
-                # so that papermill's cleanup never waits on it (make exits on SIGINT either way).
-                point.release()
-            else:
-                tree = [process, *psutil.Process(process.pid).children(recursive=True)]
-                for member in tree:
-                    member.send_signal(signal.SIGKILL)
-            return process.wait(timeout=300)
-        finally:
-            point.close()
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-
-
-def executed(run_dir: Path, name: str) -> Path:
-    """The executed copy of notebook `name` in a run."""
-    return run_dir / "outputs" / "notebooks" / f"{name}.ipynb"
+pytestmark = pytest.mark.slow
 
 
 def started(output: str) -> list[str]:
@@ -98,34 +22,26 @@ def started(output: str) -> list[str]:
     return [name for name in names if name in NOTEBOOKS]  # not "==> report"
 
 
-def test_interrupted_make_all_finishes_when_run_again(tmp_path, pause_point):
-    run_dir = tmp_path / "run"
-    model_file = run_dir / "models" / "best_model.keras"
-    report = run_dir / "outputs" / "report.html"
+def test_ctrl_c_in_training_keeps_what_was_done_and_nothing_half_done(quick_course):
+    step = quick_course.ctrl_c
+    assert step.code != 0
+    assert "outputs/notebooks/01_explore.ipynb" in step.files
+    assert "outputs/notebooks/02_train.ipynb" not in step.files
+    assert "models/best_model.keras" not in step.files and "outputs/report.html" not in step.files
 
-    # 1. Ctrl-C in the middle of training (held after its first batch).
-    code = interrupt_make(run_dir, pause_point("training"), "ctrl-c", tmp_path / "make.log")
-    assert code != 0
-    assert executed(run_dir, "01_explore").exists()
-    assert not executed(run_dir, "02_train").exists()
-    assert not model_file.exists() and not report.exists()
-    explored = executed(run_dir, "01_explore").stat().st_mtime_ns
 
-    # 2. Run again; cut the power (SIGKILL to everything) while 04_infer writes its first figure.
-    first_figure = pause_point("writing preprocessing_steps.png")
-    code = interrupt_make(run_dir, first_figure, "power-cut", tmp_path / "make.log")
-    assert code == -signal.SIGKILL
-    assert (run_dir / "outputs" / "notebooks" / "04_infer.running.ipynb").exists()
-    assert started((tmp_path / "make.log").read_text()) == [
-        "02_train",
-        "03_evaluate",
-        "04_infer",
-    ]  # 01 was done: not redone
-    assert not executed(run_dir, "04_infer").exists() and not report.exists()
-    trained = executed(run_dir, "02_train").stat().st_mtime_ns
-    # What the terminal showed: a line per epoch and the threshold while 02 trained, a start and
-    # an end line per notebook, and none of TensorFlow's or Jupyter's start-up chatter.
-    terminal = (tmp_path / "make.log").read_text()
+def test_a_power_cut_leaves_the_running_copy_and_redoes_only_the_unfinished(quick_course):
+    step, before = quick_course.power_cut, quick_course.ctrl_c
+    assert step.code == -signal.SIGKILL
+    assert "outputs/notebooks/04_infer.running.ipynb" in step.files
+    assert started(step.output) == ["02_train", "03_evaluate", "04_infer"]  # 01 was done: not redone
+    explored = "outputs/notebooks/01_explore.ipynb"
+    assert step.files[explored] == before.files[explored]
+    assert "outputs/notebooks/04_infer.ipynb" not in step.files and "outputs/report.html" not in step.files
+
+
+def test_the_terminal_shows_epochs_and_ends_and_no_start_up_chatter(quick_course):
+    terminal = quick_course.power_cut.output
     assert re.search(
         r"^    epoch  1/1  loss \d\.\d{4}  acc .* val_acc 0\.9\d{3} .* \d+\.\d s$", terminal, re.M
     )
@@ -142,33 +58,36 @@ def test_interrupted_make_all_finishes_when_run_again(tmp_path, pause_point):
     ):
         assert chatter not in terminal, f"{chatter!r} reached the terminal"
 
-    # 3. Run again: only what was unfinished runs, and the run is complete and sound.
-    finished = run_make(run_dir, "all")
-    assert finished.returncode == 0, finished.stderr[-3000:]
-    assert started(finished.stdout) == ["04_infer", "05_trust", "06_adapt", "07_search"]
-    closing = finished.stdout.strip().splitlines()[-1]
+
+def test_running_again_finishes_only_what_was_unfinished_and_the_run_is_sound(quick_course):
+    run_dir, step, before = quick_course.run_dir, quick_course.finished, quick_course.power_cut
+    assert step.code == 0, quick_course.finished_stderr[-3000:]
+    assert started(step.output) == ["04_infer", "05_trust", "06_adapt", "07_search"]
+    closing, shown = step.output.strip().splitlines()[-1], relative_to_project(run_dir)
     assert re.fullmatch(
-        rf"done: test accuracy \d\d\.\d\d% \(\d+ errors in 10,000\); report {run_dir}/outputs/report\.html; "
+        rf"done: test accuracy \d\d\.\d\d% \(\d+ errors in 10,000\); report {shown}/outputs/report\.html; "
         r"[\d.]+ (s|min) in all",
         closing,
     ), closing
-    assert executed(run_dir, "01_explore").stat().st_mtime_ns == explored
-    assert executed(run_dir, "02_train").stat().st_mtime_ns == trained
+    for name in ("01_explore", "02_train"):
+        copy = f"outputs/notebooks/{name}.ipynb"
+        assert step.files[copy] == before.files[copy], f"{name} ran again"
     assert all(executed(run_dir, name).exists() for name in NOTEBOOKS)
     leftovers = sorted(p.name for p in (run_dir / "outputs" / "notebooks").glob("*.*.ipynb"))
     assert leftovers == []  # no .running or .failed copies
     metrics = json.loads((run_dir / "outputs" / "metrics.json").read_text())
     assert metrics["accuracy"] >= 0.85 and metrics["n_images"] == 10_000
-    assert load_model(model_file).output_shape == (None, 10)
-    page = report.read_text()
+    assert load_model(run_dir / "models" / "best_model.keras").output_shape == (None, 10)
+    page = (run_dir / "outputs" / "report.html").read_text()
     assert "Test accuracy" in page and '<nav class="toc">' in page
-    for machine_path in (str(PROJECT_ROOT), str(run_dir), str(tmp_path)):
+    for machine_path in (str(PROJECT_ROOT), str(run_dir)):
         assert machine_path not in page  # no absolute path of this machine in the report
 
-    # 4. And now it is done: another make runs nothing and changes nothing.
-    again = run_make(run_dir, "all")
-    assert again.returncode == 0 and started(again.stdout) == []
-    assert executed(run_dir, "02_train").stat().st_mtime_ns == trained
+
+def test_a_finished_run_makes_nothing_again(quick_course):
+    step = quick_course.again
+    assert step.code == 0 and started(step.output) == []
+    assert step.files == quick_course.finished.files  # nothing rewritten
 
 
 def test_failing_notebook_stops_make_and_is_not_taken_as_done(tmp_path):

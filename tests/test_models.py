@@ -113,7 +113,7 @@ def test_plateau_schedule_is_a_fixed_rate_and_adds_the_lr_callback(tmp_path):
     assert (
         checkpoint(plateau).save_best_only and not checkpoint(onecycle).save_best_only
     )  # one-cycle: the last
-    from helpers.train import kept_epoch
+    from helpers.record import kept_epoch
 
     history = {"loss": [1.0, 0.5, 0.4], "val_accuracy": [0.9, 0.95, 0.94]}
     assert kept_epoch(onecycle, history) == 3 and kept_epoch(plateau, history) == 2
@@ -256,6 +256,7 @@ def _tiny_builder(dropout=0.1):
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_a_registered_network_trains_through_the_same_path(registered, tiny_split, tmp_path):
     from helpers.train import train_model
     from helpers.widgets import TrainingPanel

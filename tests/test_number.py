@@ -13,11 +13,10 @@ from PIL import Image
 from scipy import ndimage
 
 from helpers import preprocess
+from helpers.cli import format_number_table, main
 from helpers.config import PROJECT_ROOT
 from helpers.predict import (
-    format_number_table,
     load_model,
-    main,
     make_number_prediction,
     make_prediction,
     predict_images,

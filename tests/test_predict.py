@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import predict
+from helpers import cli, predict
+from helpers.cli import main
 from helpers.config import PROJECT_ROOT
 from helpers.predict import (
     ModelError,
     load_model,
-    main,
     predict_folder,
     predict_image,
     predict_images,
@@ -215,5 +215,5 @@ def test_tflite_exports_load_and_agree_with_keras(tflite_files, tiny_model, tiny
 
 
 def test_cli_takes_a_tflite_model(tflite_files, capsys):
-    assert predict.main(["predict", str(SAMPLES_DIR), "--model", str(tflite_files[1])]) == 0
+    assert cli.main(["predict", str(SAMPLES_DIR), "--model", str(tflite_files[1])]) == 0
     assert len(capsys.readouterr().out.strip().splitlines()) == 11

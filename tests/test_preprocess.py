@@ -351,3 +351,115 @@ def test_a_scan_stretched_to_its_box_is_narrowed_and_a_framed_one_is_not():
         assert w <= preprocess.FILLED_ASPECT * h + 1
     framed = [preprocess_image(np.pad(scan, 4)).steps["cropped"].shape for scan in scans]
     assert np.median([w / h for h, w in framed]) > preprocess.FILLED_ASPECT + 0.15
+
+
+# --- the fast path: small images on flat paper, binary, greyscale or anti-aliased ----------------
+
+SMALL_KINDS = {
+    "greyscale 16x16 crops": 200,
+    "greyscale scans, 16-64 px": 100,
+    "binary scans, 16-32 px": 100,
+    "anti-aliased pen drawings, 16-64 px": 100,
+}
+"""Small images users make of a digit, and how many MNIST test digits each is checked on."""
+
+
+def _small_image(kind: str, digit: np.ndarray, side: int, rng: np.random.Generator) -> np.ndarray:
+    """`digit` as a small image of `kind` (`SMALL_KINDS`), about `side` pixels square."""
+    from benchmarks.cli import grey_scan
+    from helpers.samples import render_bitmap, render_pad_drawing
+
+    if kind == "greyscale 16x16 crops":
+        return grey_scan(digit)
+    if kind == "greyscale scans, 16-64 px":
+        return grey_scan(digit, side)
+    if kind == "binary scans, 16-32 px":
+        return np.asarray(render_bitmap(digit, side // 2 + 8, ink_dark=bool(side % 2)))
+    drawing = render_pad_drawing(digit, rng, size=128, pen=8)  # the pad's 280 and 18, at under half the cost
+    return np.asarray(drawing.resize((side, side), Image.Resampling.LANCZOS))
+
+
+def _takes_fast_path(source: np.ndarray) -> bool:
+    grey = preprocess._array_to_grey(source, "<ndarray>")
+    return max(grey.shape) <= preprocess.FAST_SIDE and preprocess.has_flat_paper(
+        preprocess.make_ink_bright(grey)
+    )
+
+
+@pytest.fixture(scope="module")
+def small_images(mnist):
+    """Per kind of `SMALL_KINDS`: the images, their labels, and the answers of the shipped model
+    (its LiteRT copy) on their 28x28 by the fast path and by the long way, with the 28x28s."""
+    from helpers.config import PROJECT_ROOT
+    from helpers.predict import load_model, predict_probabilities
+
+    lite = load_model(PROJECT_ROOT / "models" / "best_model.tflite")
+    kinds = {}
+    for kind, count in SMALL_KINDS.items():
+        rng = np.random.default_rng(0)
+        picks = rng.choice(len(mnist.y_test), count, replace=False)
+        sides = rng.integers(16, 65, size=count)
+        sources = [
+            _small_image(kind, mnist.x_test[i], side, rng) for i, side in zip(picks, sides, strict=True)
+        ]
+        fast = np.stack([preprocess_image(s).image for s in sources])
+        slow = np.stack([preprocess_image(s, fast=False).image for s in sources])
+        read = {
+            way: predict_probabilities(lite, images).argmax(1)
+            for way, images in (("fast", fast), ("slow", slow))
+        }
+        kinds[kind] = {
+            "sources": sources,
+            "labels": mnist.y_test[picks],
+            "fast": fast,
+            "slow": slow,
+            "read": read,
+        }
+    return kinds
+
+
+@pytest.mark.slow  # 500 small images, each read both ways
+@pytest.mark.parametrize("kind", SMALL_KINDS)
+def test_the_fast_path_serves_small_greyscale_and_anti_aliased_scans_as_the_long_way_does(small_images, kind):
+    """The grey rim of anti-aliased strokes is ink fading out, not lighting: such scans take the
+    fast path, and its 28x28 stays within the tolerances tests/test_litert.py sets on binary scans."""
+    images = small_images[kind]
+    assert all(_takes_fast_path(s) for s in images["sources"])
+    difference = np.abs(images["fast"] - images["slow"]).reshape(len(images["fast"]), -1).mean(axis=1)
+    assert difference.mean() < 0.035 and np.percentile(difference, 99) < 0.12
+    assert (images["read"]["fast"] == images["read"]["slow"]).mean() >= 0.975
+
+
+@pytest.mark.slow
+def test_the_fast_path_reads_small_images_as_often_right_as_the_long_way(small_images):
+    """Within tests/test_litert.py's tolerance, over the 500 images of all kinds at once: on one
+    kind's 100, a single unsure digit read the other way would already be more than it allows."""
+    labels = np.concatenate([images["labels"] for images in small_images.values()])
+    right = {
+        way: (np.concatenate([images["read"][way] for images in small_images.values()]) == labels).mean()
+        for way in ("fast", "slow")
+    }
+    assert right["fast"] >= right["slow"] - 0.003
+
+
+def test_small_photos_with_uneven_light_still_have_it_removed(mnist):
+    """Light falls across the whole paper, near the ink or not: a small photo takes the long way."""
+    from helpers.samples import render_on_paper
+
+    rng = np.random.default_rng(0)
+    photos = []
+    for digit, side in zip(mnist.x_test[:30], [32, 48, 64] * 10, strict=True):
+        photos.append(np.asarray(render_on_paper(digit, rng, size=side)))
+        large = render_on_paper(digit, rng, size=320, ink="black")
+        photos.append(np.asarray(large.resize((side, side), Image.Resampling.BILINEAR)))
+    assert not any(_takes_fast_path(photo) for photo in photos)
+
+
+def test_a_small_scan_on_grey_paper_reads_as_on_white(digit):
+    """The fast path takes the paper's level away, as the long way's background removal does."""
+    from benchmarks.cli import grey_scan
+
+    white = grey_scan(digit)
+    grey = (white * 0.75).astype(np.uint8)  # paper at 191 of 255
+    assert _takes_fast_path(grey)
+    assert np.abs(preprocess_image(grey).image - preprocess_image(white).image).max() < 0.05

@@ -5,11 +5,13 @@ import json
 
 import numpy as np
 import pytest
+from conftest import draw_strokes
 
+from helpers.cli import main
 from helpers.data import REAL_DEV_DIR, SHARED_REAL_DEV_DIR, load_real_dev, load_semeion
 from helpers.evaluate import score_digit_set
-from helpers.predict import load_model, main
-from helpers.samples import draw_strokes, render_bitmap
+from helpers.predict import load_model
+from helpers.samples import render_bitmap
 
 MIN_SEMEION = 0.91
 """A floor under what the shipped model reads (93.6%); docs/preprocessing.md says what was tried on
@@ -60,6 +62,7 @@ def test_tight_binary_scans_are_read(tmp_path, capsys, mnist, side):
     assert (read == mnist.y_test[list(TIGHT_CROP_INDICES)]).mean() >= 0.95
 
 
+@pytest.mark.slow
 def test_semeion_is_read(model):
     scores = score_digit_set(model, load_semeion())["all"]
     assert scores["count"] == 1593
@@ -79,6 +82,7 @@ def test_shipped_real_drawings_are_all_read(model):
     not (SHARED_REAL_DEV_DIR / "MANIFEST.csv").is_file(),
     reason=f"the full real_dev set (photos included) is not shipped; it is read from {SHARED_REAL_DEV_DIR}",
 )
+@pytest.mark.slow
 def test_all_real_photos_and_drawings_are_read(model):
     scores = score_digit_set(model, load_real_dev(SHARED_REAL_DEV_DIR))
     assert scores["all"]["count"] == 251

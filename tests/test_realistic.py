@@ -12,6 +12,8 @@ from helpers.predict import load_model
 from helpers.preprocess import stroke_width
 from helpers.samples import REALISTIC_KINDS, make_realistic_set
 
+pytestmark = pytest.mark.slow  # 960 renderings made, then read twice
+
 PER_KIND = 60
 MIN_ACCURACY = 0.97
 MIN_KIND_ACCURACY = 0.95

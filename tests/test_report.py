@@ -1,4 +1,4 @@
-"""Tests of helpers.report: the HTML report built from small fake executed notebooks."""
+"""Tests of helpers.report: the HTML report, built from small fake executed notebooks."""
 
 import base64
 import io

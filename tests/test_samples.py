@@ -1,9 +1,10 @@
-"""Tests of helpers.samples: the shipped sample images are regenerated reproducibly from MNIST test digits."""
+"""helpers.samples and tools/make_samples.py: the shipped samples are remade reproducibly from MNIST."""
 
 import numpy as np
 
 from helpers.config import PROJECT_ROOT
-from helpers.samples import SAMPLE_INDICES, make_samples, render_on_canvas, render_on_paper
+from helpers.samples import SAMPLE_INDICES, render_on_canvas, render_on_paper
+from tools.make_samples import make_samples
 
 
 def test_make_samples_writes_ten_files_named_by_true_label(mnist, tmp_path):

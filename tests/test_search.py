@@ -62,6 +62,7 @@ def test_the_space_covers_what_the_recipe_can_vary():
     assert trial.distributions["epochs"].low == 2 and trial.distributions["epochs"].high == 6
 
 
+@pytest.mark.slow
 def test_a_smaller_space_keeps_the_rest_at_the_default_recipe(tmp_path):
     settings = dataclasses.replace(TINY, max_epochs=3, space=search.TIMELESS)
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
@@ -106,6 +107,7 @@ def test_a_study_another_process_has_just_created_gets_no_second_baseline(tmp_pa
     assert study.get_trials() == [] and "scale" not in study.user_attrs
 
 
+@pytest.mark.slow
 def test_pruning_waits_for_a_third_of_the_longest_run(tmp_path):
     settings = dataclasses.replace(TINY, storage=f"sqlite:///{tmp_path / 's.db'}", max_epochs=12)
     study = search.open_study(settings)
@@ -120,6 +122,7 @@ def test_pruning_waits_for_a_third_of_the_longest_run(tmp_path):
         assert worse.should_prune() == (epoch >= 4), epoch  # from epoch 12 // 3 = 4 on
 
 
+@pytest.mark.slow
 def test_the_default_recipe_is_never_pruned_and_others_are(tmp_path):
     settings = dataclasses.replace(TINY, storage=f"sqlite:///{tmp_path / 's.db'}", max_epochs=2)
     study = search.open_study(settings)  # queues the default recipe first
@@ -250,6 +253,7 @@ def _check_the_kill_was_survived(study: optuna.Study, settings: SearchSettings) 
     assert (summary["trials_failed"], summary["trials_retried"]) == (1, 1)
 
 
+@pytest.mark.slow
 def test_two_workers_on_sqlite_survive_one_killed(tmp_path, pause_point):
     settings = dataclasses.replace(TINY, storage=f"sqlite:///{tmp_path / 'study.sqlite3'}")
     study = _search_with_one_worker_killed(settings, pause_point)
@@ -257,6 +261,7 @@ def test_two_workers_on_sqlite_survive_one_killed(tmp_path, pause_point):
     assert search.summarise(study, settings, workers=2)["storage"] == "sqlite"
 
 
+@pytest.mark.slow
 def test_ctrl_c_loses_nothing_and_the_search_continues_on_a_journal_file(tmp_path, pause_point):
     """A worker interrupted (SIGINT, as Ctrl-C sends) mid-trial marks it failed; the next run queues it
     again first, finishes the budget, and writes the summary."""
@@ -328,6 +333,8 @@ def postgres():
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.mark.postgres
+@pytest.mark.slow
 def test_two_workers_on_postgresql_survive_one_killed(postgres, pause_point):
     settings = dataclasses.replace(TINY, storage=postgres)
     study = _search_with_one_worker_killed(settings, pause_point)
@@ -336,15 +343,21 @@ def test_two_workers_on_postgresql_survive_one_killed(postgres, pause_point):
     assert summary["storage"] == "postgresql" and summary["best"]["validation_accuracy"] > 0.3
 
 
-def test_finalists_can_be_run_again_on_more_seeds(tmp_path, capsys):
-    from benchmarks import recipe_seeds
-
+@pytest.mark.slow
+def test_finalists_can_be_run_again_on_more_seeds(tmp_path, monkeypatch):
     settings = dataclasses.replace(TINY, space=search.TIMELESS)
     summary = {
         "scale": settings.scale(),
         "finalists": [{"trial": 0, "baseline": True, "params": search.baseline_params(settings)}],
     }
+    shown = []
+    [row] = search.reseed(summary, [42], show=shown.append)
+    assert (row["trial"], row["baseline"], row["seed"], row["validation_images"]) == (0, True, 42, 1200)
+    assert row["errors"] == round((1 - row["validation_accuracy"]) * 1200)
+    assert shown[0].startswith("trial 0 (the default recipe), seed 42: ") and shown[0].endswith("of 1,200)")
+    # the command line: `python -m helpers.search reseed SEED... --search FILE`
     (tmp_path / "search.json").write_text(json.dumps(summary))
-    assert recipe_seeds.main(["42", "--search", str(tmp_path / "search.json")]) == 0
-    line = capsys.readouterr().out.strip()
-    assert line.startswith("trial 0 (the default recipe), seed 42: ") and line.endswith("errors of 1,200)")
+    called = []
+    monkeypatch.setattr(search, "reseed", lambda *args: called.append(args))
+    assert search.main(["reseed", "45", "46", "--search", str(tmp_path / "search.json")]) == 0
+    assert called == [(summary, [45, 46])]

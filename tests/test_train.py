@@ -8,10 +8,12 @@ import pytest
 import tensorflow as tf
 
 from helpers.artifacts import load_json
+from helpers.augment import augment_batch, warp_images
 from helpers.config import PROJECT_ROOT, TrainConfig, run_paths
 from helpers.data import Split
 from helpers.predict import predict_probabilities
-from helpers.train import augment_batch, describe_curves, make_dataset, train_model, warp_images
+from helpers.record import describe_curves
+from helpers.train import make_dataset, train_model
 
 MIN_TINY_ACCURACY = 0.75
 """The mlp reaches about 0.86 here; chance is 0.10."""
@@ -89,6 +91,7 @@ class _CrashAfterCheckpoint(keras.callbacks.Callback):
         raise RuntimeError("simulated crash")
 
 
+@pytest.mark.slow
 def test_crashed_run_keeps_the_previous_model_and_cleans_up(tmp_path, tiny_run, capsys):
     paths = run_paths(tmp_path / "run").ensure()
     previous = tiny_run.paths.model_file.read_bytes()
@@ -184,6 +187,7 @@ def test_augmented_pipeline_repeats_with_the_same_seed():
     assert not np.array_equal(run(5), run(6))
 
 
+@pytest.mark.slow
 def test_ensemble_run_saves_one_averaging_model(tmp_path, tiny_run):
     split = tiny_run.split
     small = Split(
@@ -278,6 +282,7 @@ def test_saved_model_is_calibrated_on_validation(tiny_run, tiny_model):
     assert again == pytest.approx(1.0, abs=0.02)
 
 
+@pytest.mark.slow
 def test_a_short_run_without_an_average_validates_with_its_own_batchnorm_statistics(tmp_path, tiny_split):
     # 2 epochs of 3,000 images at batch 256: 24 steps, far too few for the running statistics
     # (1% a step) to leave their start; the recomputed ones are the model's own.

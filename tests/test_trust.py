@@ -88,6 +88,7 @@ def test_fgsm_stays_within_epsilon_and_costs_accuracy(model, digits):
     assert curve[0.0] > 0.95 and curve[0.3] < curve[0.1] < curve[0.0]
 
 
+@pytest.mark.slow
 def test_pgd_stays_within_epsilon_and_does_at_least_as_much_harm_as_fgsm(model, digits):
     x, y = digits
     attacked = trust.pgd(model, x, y, 0.1)
@@ -99,8 +100,9 @@ def test_pgd_stays_within_epsilon_and_does_at_least_as_much_harm_as_fgsm(model, 
     assert many_steps < 0.9
 
 
-def test_score_corruptions_gives_each_model_fifteen_accuracies(model, mnist):
-    scores = trust.score_corruptions({"a": model}, mnist.x_test[:100], mnist.y_test[:100], seed=0)
+def test_corrupted_answers_score_fifteen_accuracies_per_model(model, mnist):
+    answers = trust.predict_corrupted({"a": model}, mnist.x_test[:100], seed=0)
+    scores = trust.score_answers(answers, mnist.y_test[:100])
     assert list(scores["a"]) == list(CORRUPTIONS)
     assert all(0.0 <= acc <= 1.0 for acc in scores["a"].values())
     assert scores["a"]["shot_noise"] > scores["a"]["fog"]  # noise on the ink only, fog everywhere

@@ -36,6 +36,7 @@ def panel(tmp_path, mnist):
     return panel
 
 
+@pytest.mark.slow
 def test_panel_trains_charts_and_tabulates_without_touching_the_course_model(panel):
     before = _fingerprint(BEST_MODEL)
     row = panel.train()
@@ -69,6 +70,7 @@ def test_panel_reports_bad_settings_instead_of_training(tmp_path, mnist):
     assert not (tmp_path / "runs").exists()
 
 
+@pytest.mark.slow
 def test_stop_button_ends_training_early(panel, pause_point, monkeypatch):
     panel.epochs.value = 20
     first_batch = pause_point("training")
@@ -85,6 +87,7 @@ def test_stop_button_ends_training_early(panel, pause_point, monkeypatch):
     assert panel.train_button.disabled is False and panel.stop_button.disabled is True
 
 
+@pytest.mark.slow
 def test_saving_refuses_the_course_model_and_keeps_others(panel, tmp_path):
     with pytest.raises(ValueError, match="nothing to save yet"):
         panel.save("mine")
@@ -159,6 +162,7 @@ def test_pad_upload_and_blank_image(pad):
     assert pad.prediction is None and "no digit found" in pad.answer.value
 
 
+@pytest.mark.slow
 def test_panel_start_does_not_block(panel, pause_point, monkeypatch):
     first_batch = pause_point("training")
     first_batch.hold_this_process(monkeypatch)
@@ -384,6 +388,7 @@ def test_teach_without_a_base_model_says_so_in_one_line(tmp_path):
     assert panel.progress.layout.display == "none" and not panel.teach_button.disabled
 
 
+@pytest.mark.slow
 def test_teach_adapts_shows_before_and_after_and_saves_beside_the_base(teach_run, tiny_run):
     course_model = _fingerprint(BEST_MODEL)
     base_file = teach_run / "models" / "best_model.keras"
