@@ -3,8 +3,10 @@
 import os
 import shutil
 import socket
+import subprocess
 import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from types import SimpleNamespace
 
 import matplotlib
@@ -52,6 +54,43 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     problems = unmarked_slow_tests(items)
     if problems:
         raise pytest.UsageError("\n".join(problems))
+
+
+def committed(path: str) -> bytes | None:
+    """The file at `path` (from the project's root) as git HEAD holds it; None where it holds none
+    or where there is no git."""
+    try:
+        shown = subprocess.run(["git", "show", f"HEAD:./{path}"], cwd=PROJECT_ROOT, capture_output=True)
+    except OSError:  # no git at all
+        return None
+    return shown.stdout if shown.returncode == 0 else None
+
+
+def in_git_checkout() -> bool:
+    """True where git HEAD holds this project (its README)."""
+    return committed("README.md") is not None
+
+
+SHIPPED_MODEL_FILES = ("models/best_model.keras", "models/best_model.json", "models/best_model.tflite")
+
+
+@pytest.fixture(scope="session")
+def shipped_model(tmp_path_factory) -> Path:
+    """The shipped model as committed (with its run record and LiteRT copy): what tests that hold
+    the shipped model to a figure read, so that a `make all` that retrained models/ (on another
+    machine, or in the quick profile) moves none of them. models/best_model.keras itself where it
+    is as committed, or outside a git checkout."""
+    here = PROJECT_ROOT / SHIPPED_MODEL_FILES[0]
+    held = {path: committed(path) for path in SHIPPED_MODEL_FILES}
+    if any(data is None for data in held.values()) or all(
+        (PROJECT_ROOT / path).is_file() and (PROJECT_ROOT / path).read_bytes() == data
+        for path, data in held.items()
+    ):
+        return here
+    folder = tmp_path_factory.mktemp("shipped_model")
+    for path, data in held.items():
+        (folder / Path(path).name).write_bytes(data)
+    return folder / here.name
 
 
 @pytest.fixture(autouse=True)

@@ -17,7 +17,6 @@ from helpers.data import REAL_DEV_DIR, SHARED_REAL_DEV_DIR, load_real_dev, load_
 from helpers.predict import LiteModel, choose_model_file, load_model, prepare_digit, prepare_inputs
 from helpers.samples import make_realistic_set
 
-BEST_MODEL = PROJECT_ROOT / "models" / "best_model.keras"
 SAMPLES_DIR = PROJECT_ROOT / "data" / "samples"
 
 
@@ -106,8 +105,8 @@ def _real_sets():
 
 
 @pytest.mark.slow
-def test_the_litert_copy_gives_the_keras_models_answers_on_every_real_set():
-    keras_model, lite = load_model(BEST_MODEL), load_model(BEST_MODEL.with_suffix(".tflite"))
+def test_the_litert_copy_gives_the_keras_models_answers_on_every_real_set(shipped_model):
+    keras_model, lite = load_model(shipped_model), load_model(shipped_model.with_suffix(".tflite"))
     assert isinstance(lite, LiteModel)
     for name, sources in _real_sets().items():
         _, ready = prepare_inputs(sources, prepare_digit, predict.Prediction)
@@ -119,7 +118,7 @@ def test_the_litert_copy_gives_the_keras_models_answers_on_every_real_set():
 
 
 @pytest.mark.slow
-def test_the_fast_path_gives_the_long_ways_28x28_on_small_scans():
+def test_the_fast_path_gives_the_long_ways_28x28_on_small_scans(shipped_model):
     """Small images on flat paper skip background removal and work at half the size: the result
     stays within these tolerances of the long way, and reads the same digits as often."""
     from helpers.data import load_mnist
@@ -129,7 +128,7 @@ def test_the_fast_path_gives_the_long_ways_28x28_on_small_scans():
         r for r in make_realistic_set(mnist.x_test, mnist.y_test, per_kind=30) if "binary scan" in r.kind
     ]
     semeion = load_semeion()
-    lite = load_model(BEST_MODEL.with_suffix(".tflite"))
+    lite = load_model(shipped_model.with_suffix(".tflite"))
     for name, sources, labels in (
         ("binary scans", [r.data for r in scans], np.array([r.label for r in scans])),
         ("semeion", semeion.sources, semeion.labels),

@@ -63,8 +63,8 @@ BROKEN = {
 
 
 @pytest.fixture(scope="module")
-def model():
-    return load_model()  # the committed models/best_model.keras
+def model(shipped_model):
+    return load_model(shipped_model)  # the committed models/best_model.keras
 
 
 @pytest.fixture(scope="module")
@@ -223,9 +223,9 @@ def test_one_unsure_digit_flags_the_number():
 # --- the CLI ------------------------------------------------------------------------------------------
 
 
-def test_cli_number_prints_the_string_and_probabilities(row_files, capsys):
+def test_cli_number_prints_the_string_and_probabilities(row_files, capsys, shipped_model):
     paths = [row_files["2024", ".jpg"], row_files["7105", ".png"]]
-    code = main(["predict", *map(str, paths), "--number"])
+    code = main(["predict", *map(str, paths), "--number", "--model", str(shipped_model)])
     out = capsys.readouterr().out.splitlines()
     assert code == 0
     assert out[0].split() == ["input", "number", "probabilities"]
@@ -236,9 +236,9 @@ def test_cli_number_prints_the_string_and_probabilities(row_files, capsys):
         )
 
 
-def test_cli_number_json_has_per_digit_confidences(row_files, capsys):
+def test_cli_number_json_has_per_digit_confidences(row_files, capsys, shipped_model):
     path = row_files["5861", ".jpg"]
-    code = main(["predict", str(path), "--number", "--json", "--top-k", "2"])
+    code = main(["predict", str(path), "--number", "--json", "--top-k", "2", "--model", str(shipped_model)])
     entries = json.loads(capsys.readouterr().out)
     assert code == 0
     assert len(entries) == 1
@@ -250,10 +250,10 @@ def test_cli_number_json_has_per_digit_confidences(row_files, capsys):
     assert entry["flagged"] is False and entry["error"] is None
 
 
-def test_cli_number_missing_file_fails_but_reads_the_others(row_files, tmp_path, capsys):
+def test_cli_number_missing_file_fails_but_reads_the_others(row_files, tmp_path, capsys, shipped_model):
     missing = tmp_path / "nope.png"
     good = row_files["1234", ".png"]
-    code = main(["predict", str(good), str(missing), "--number"])
+    code = main(["predict", str(good), str(missing), "--number", "--model", str(shipped_model)])
     out = capsys.readouterr().out.splitlines()
     assert code == 1
     assert len(out) == 3

@@ -387,13 +387,12 @@ def _takes_fast_path(source: np.ndarray) -> bool:
 
 
 @pytest.fixture(scope="module")
-def small_images(mnist):
+def small_images(mnist, shipped_model):
     """Per kind of `SMALL_KINDS`: the images, their labels, and the answers of the shipped model
     (its LiteRT copy) on their 28x28 by the fast path and by the long way, with the 28x28s."""
-    from helpers.config import PROJECT_ROOT
     from helpers.predict import load_model, predict_probabilities
 
-    lite = load_model(PROJECT_ROOT / "models" / "best_model.tflite")
+    lite = load_model(shipped_model.with_suffix(".tflite"))
     kinds = {}
     for kind, count in SMALL_KINDS.items():
         rng = np.random.default_rng(0)

@@ -23,7 +23,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from conftest import skip_unless_ci
+from conftest import committed, in_git_checkout, skip_unless_ci
 from packaging.specifiers import SpecifierSet
 from test_report import METRICS, RECORD
 
@@ -39,7 +39,6 @@ DOCS = sorted((PROJECT_ROOT / "docs").glob("*.md"))
 EXPERIMENT_RESULTS = PROJECT_ROOT / "experiments" / "results"
 MAX_README_CHARS = 15_000
 PROMPT = "$ .venv/bin/digits "
-MODEL_FILES = ("models/best_model.keras", "models/best_model.json", "models/best_model.tflite")
 
 ISSUE_REF = re.compile(r"\b(?:issues?|PR|pull requests?)\s*#?\d+|(?<![\w&/])#\d+\b", re.IGNORECASE)
 COMMIT_HASH = re.compile(
@@ -59,21 +58,6 @@ def text(path: Path) -> str:
 
 
 @functools.cache
-def committed(path: str) -> bytes | None:
-    """The file at `path` (from the project's root) as git HEAD holds it; None where it holds none
-    or where there is no git."""
-    try:
-        shown = subprocess.run(["git", "show", f"HEAD:./{path}"], cwd=PROJECT_ROOT, capture_output=True)
-    except OSError:  # no git at all
-        return None
-    return shown.stdout if shown.returncode == 0 else None
-
-
-def in_git_checkout() -> bool:
-    """True where git HEAD holds this project (its README)."""
-    return committed("README.md") is not None
-
-
 def committed_text(path: str) -> str | None:
     data = committed(path)
     return None if data is None else data.decode("utf-8")
@@ -320,17 +304,9 @@ def command_blocks() -> list[tuple[str, str, str]]:
 
 
 @pytest.fixture(scope="session")
-def committed_model(tmp_path_factory) -> Path | None:
-    """The committed model, its run record and its LiteRT copy, from git HEAD into a temporary
-    folder (None outside a git checkout): a model a user's `make all` wrote does not answer."""
-    if not in_git_checkout():
-        return None
-    folder = tmp_path_factory.mktemp("committed_model")
-    for path in MODEL_FILES:
-        data = committed(path)
-        assert data is not None, f"git HEAD holds no {path}"
-        (folder / Path(path).name).write_bytes(data)
-    return folder / "best_model.keras"
+def committed_model(shipped_model) -> Path | None:
+    """The committed model (None outside a git checkout): not one a user's `make all` wrote."""
+    return shipped_model if in_git_checkout() else None
 
 
 @functools.cache

@@ -22,18 +22,18 @@ TIGHT_CROP_INDICES = range(40)
 
 
 @pytest.fixture(scope="module")
-def model():
-    return load_model()
+def model(shipped_model):
+    return load_model(shipped_model)
 
 
-def _digits_predict(paths, capsys):
-    """Run the `digits predict --json` command line on `paths`; return its answers."""
-    code = main(["predict", *map(str, paths), "--json"])
+def _digits_predict(paths, capsys, model_file):
+    """Run the `digits predict --json` command line on `paths` with `model_file`; return its answers."""
+    code = main(["predict", *map(str, paths), "--json", "--model", str(model_file)])
     answers = json.loads(capsys.readouterr().out)
     return code, answers
 
 
-def test_digits_drawn_to_the_pads_edges_are_read(tmp_path, capsys, edge_drawings):
+def test_digits_drawn_to_the_pads_edges_are_read(tmp_path, capsys, edge_drawings, shipped_model):
     paths = []
     for digit, strokes in edge_drawings.items():
         paper = draw_strokes(strokes)
@@ -41,13 +41,13 @@ def test_digits_drawn_to_the_pads_edges_are_read(tmp_path, capsys, edge_drawings
         assert ink[0].any() or ink[-1].any()  # the ink reaches the edge
         paths.append(tmp_path / f"{digit}_edge.png")
         paper.save(paths[-1])
-    code, answers = _digits_predict(paths, capsys)
+    code, answers = _digits_predict(paths, capsys, shipped_model)
     assert code == 0
     assert [a["digit"] for a in answers] == list(edge_drawings)
 
 
 @pytest.mark.parametrize("side", [16, 32])
-def test_tight_binary_scans_are_read(tmp_path, capsys, mnist, side):
+def test_tight_binary_scans_are_read(tmp_path, capsys, mnist, side, shipped_model):
     paths = []
     for i in TIGHT_CROP_INDICES:
         image = render_bitmap(mnist.x_test[i], side, ink_dark=bool(i % 2))
@@ -56,7 +56,7 @@ def test_tight_binary_scans_are_read(tmp_path, capsys, mnist, side):
         assert rows[-1] - rows[0] >= side - 3  # the digit fills its box, top to bottom
         paths.append(tmp_path / f"{i}.png")
         image.save(paths[-1])
-    code, answers = _digits_predict(paths, capsys)
+    code, answers = _digits_predict(paths, capsys, shipped_model)
     assert code == 0  # no image refused
     read = np.array([a["digit"] for a in answers])
     assert (read == mnist.y_test[list(TIGHT_CROP_INDICES)]).mean() >= 0.95

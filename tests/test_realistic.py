@@ -29,8 +29,8 @@ def renderings(mnist):
 
 
 @pytest.fixture(scope="module")
-def scores(renderings):
-    return compare_pipelines(load_model(), renderings)
+def scores(renderings, shipped_model):
+    return compare_pipelines(load_model(shipped_model), renderings)
 
 
 def test_set_has_every_kind_and_only_test_digits(renderings, mnist):

@@ -10,9 +10,9 @@ from helpers.predict import load_model, predict_probabilities
 
 
 @pytest.fixture(scope="module")
-def model():
-    """The shipped compact CNN (models/best_model.keras)."""
-    return load_model()
+def model(shipped_model):
+    """The shipped compact CNN (models/best_model.keras, as committed)."""
+    return load_model(shipped_model)
 
 
 @pytest.fixture(scope="module")

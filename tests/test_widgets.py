@@ -130,8 +130,8 @@ def test_explorer_lists_only_the_chosen_cell(explorer):
 
 
 @pytest.fixture(scope="module")
-def pad():
-    return DrawingPad(load_model())
+def pad(shipped_model):
+    return DrawingPad(load_model(shipped_model))
 
 
 def test_pad_reads_a_drawn_one_and_seven(pad):
