@@ -165,3 +165,15 @@ def test_markdown_cli_writes_the_blocks(run_dir, tmp_path, monkeypatch, capsys):
     assert blocks.main(["--run-dir", str(run_dir), "--write"]) == 0
     assert capsys.readouterr().out.strip() == relative_to_project(page)
     assert "0.967 for the shipped model" in page.read_text()
+
+
+def test_a_single_draw_shows_its_accuracy_without_a_spread():
+    adapt = {
+        "semeion": {
+            "before": 0.936,
+            "3": {"accuracy": 0.95, "std": None},
+            "10": {"accuracy": 0.972, "std": 0.005},
+        }
+    }
+    row = blocks.held_out_table(adapt).splitlines()[-1]
+    assert row == "| Semeion, second half | 93.60 | 95.00 | 97.20 ± 0.50 |"
