@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,9 +52,16 @@ def export_tflite(
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.float32
         converter.inference_output_type = tf.float32
-    # The converter prints the saved graph's signature and logs MLIR passes: noise here.
-    with contextlib.redirect_stdout(io.StringIO()), native_stderr_silenced():
-        data = converter.convert()
+    # The converter prints the saved graph's signature, logs MLIR passes, and logs (INFO) the
+    # temporary folder it saved the graph in: noise here, and a machine path in the report.
+    logger = logging.getLogger("tensorflow")
+    level = logger.level
+    logger.setLevel(max(level, logging.WARNING))
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), native_stderr_silenced():
+            data = converter.convert()
+    finally:
+        logger.setLevel(level)
     return write_atomic(path, lambda tmp: tmp.write_bytes(data))
 
 

@@ -2,6 +2,7 @@
 answers without TensorFlow; and the fast ways through preprocessing for folders of small scans."""
 
 import json
+import logging
 import shutil
 import subprocess
 import sys
@@ -213,3 +214,11 @@ def test_a_script_without_a_main_guard_runs_once_while_workers_prepare(tmp_path,
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=PROJECT_ROOT)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split("\n")[:2] == ["started", f"{predict.PARALLEL_FROM} prepared"]
+
+
+def test_export_logs_no_temporary_folder(tiny_model, tmp_path, caplog):
+    """The converter's INFO line names a temporary folder: kept out of notebooks and the report."""
+    caplog.set_level(logging.INFO, logger="tensorflow")
+    export.export_tflite(tiny_model, tmp_path / "tiny.tflite")
+    assert (tmp_path / "tiny.tflite").stat().st_size > 0
+    assert not [r.getMessage() for r in caplog.records if "Assets written" in r.getMessage()]
