@@ -216,6 +216,7 @@ def test_a_script_without_a_main_guard_runs_once_while_workers_prepare(tmp_path,
     assert done.stdout.split("\n")[:2] == ["started", f"{predict.PARALLEL_FROM} prepared"]
 
 
+@pytest.mark.slow  # a LiteRT conversion
 def test_export_logs_no_temporary_folder(tiny_model, tmp_path, caplog):
     """The converter's INFO line names a temporary folder: kept out of notebooks and the report."""
     caplog.set_level(logging.INFO, logger="tensorflow")
