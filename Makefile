@@ -43,8 +43,17 @@ SAMPLES := $(wildcard data/samples/*)
 # it lands there only when it succeeds. A failure keeps the executed copy as
 # NAME.failed.ipynb and stops make.
 define papermill
-	@$(BIN)/python -m helpers.course run $(1) --out $(NB_OUT) --profile $(PROFILE) -p RUN_DIR "$(RUN_DIR)" $(2)
+	@$(BIN)/python -m helpers.course run $(1) --out $(NB_OUT) --profile $(PROFILE) -p RUN_DIR "$(RUN_DIR)" \
+	  $(if $(filter quick,$(PROFILE)),$(QUICK_$(1))) $(2)
 endef
+# The quick profile's smaller sizes, chapter by chapter (papermill parameters): fewer realistic
+# renderings in 04, fewer attacked and mapped digits in 05, one adaptation per k in 06, and a
+# small search of its own in 07 (the default profile's 07 searches for about 2 minutes, or reads
+# the last make search).
+QUICK_04_infer := -p PER_KIND 20
+QUICK_05_trust := -p N_ATTACK 300 -p N_MAP 1000
+QUICK_06_adapt := -p SEEDS 1
+QUICK_07_search := -p TRIALS 4 -p SUBSET 1000 -p EPOCHS 2 -p NOISE_SEEDS 2
 START := $(shell date +%s)
 
 .PHONY: FORCE app e2e help setup lock all train evaluate infer trust adapt search report test bench bench-quick lab lint format clean distclean checked-outputs prerequisites readme test-fast
@@ -106,14 +115,11 @@ $(NB_OUT)/05_trust.ipynb: notebooks/05_trust.ipynb $(NB_OUT)/02_train.ipynb $(NB
 
 $(NB_OUT)/06_adapt.ipynb: notebooks/06_adapt.ipynb $(NB_OUT)/02_train.ipynb $(PREREQUISITES_06_adapt) \
 	data/semeion.npz $(wildcard data/real_dev/*) | $(STAMP) $(NB_OUT)/05_trust.ipynb
-	$(call papermill,06_adapt,$(if $(filter quick,$(PROFILE)),-p SEEDS 1))
+	$(call papermill,06_adapt)
 
-# The quick profile adapts once per k in 06 (SEEDS 1). 07 runs a search of its own (about 2 minutes;
-# less in the quick profile), or reads the last make search.
-SEARCH_NB_ARGS := $(if $(filter quick,$(PROFILE)),-p TRIALS 4 -p SUBSET 1000 -p EPOCHS 2 -p NOISE_SEEDS 2,)
 $(NB_OUT)/07_search.ipynb: notebooks/07_search.ipynb $(PREREQUISITES_07_search) $(DATA) \
 	$(wildcard outputs/search.json) | $(STAMP) $(NB_OUT)/06_adapt.ipynb
-	$(call papermill,07_search,$(SEARCH_NB_ARGS))
+	$(call papermill,07_search)
 
 $(REPORT): $(EXECUTED) $(PREREQUISITES_report) $(wildcard helpers/templates/*) $(wildcard $(OUT)/benchmarks.md) | $(STAMP)
 	@echo "==> report"

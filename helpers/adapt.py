@@ -2,9 +2,10 @@
 
 The recipe (measured in docs/adaptation.md, on Semeion's first half only):
 train the classifier layer alone, on batches that mix the writer's digits
-(randomly rotated, rescaled and shifted) with MNIST training digits, so that
-MNIST is not forgotten, and with half of the features it reads dropped at random
-on each step; batch normalisation keeps its statistics. Then fit a new
+(randomly rotated, rescaled and shifted, as in training) with MNIST training
+digits, so that MNIST is not forgotten, and with half of the features it reads
+dropped at random on each step; the frozen layers, batch normalisation included,
+stay as they were. Then fit a new
 temperature and confidence threshold, as `make train` does, on MNIST validation
 digits plus the writer's set-aside ones.
 
@@ -14,14 +15,13 @@ Command line: `digits adapt FOLDER --out models/NAME.keras [--model BASE]`.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import re
 import time
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -45,12 +45,6 @@ from helpers.preprocess import ImageError
 if TYPE_CHECKING:
     import tensorflow as tf
 
-FEATURE_STEPS = 20
-"""Steps taken in one call (and reported together): their batches go through the frozen layers
-together."""
-SEED_STREAMS = {"writer picks": 0, "writer views": 10, "replay picks": 20, "replay views": 30, "dropout": 70}
-"""Each random draw of a step reads its own stream, the pair (seed, step) plus this offset, so no
-two draws correlate (`augment_batch` reads the 4 pairs above the one it is given)."""
 LABELLED_NAME = re.compile(r"^(?P<label>[^_]+)_.+$")
 
 
@@ -246,142 +240,41 @@ def train_copy(
     split: Any,
     on_step: Callable[[int, int], None] | None,
 ) -> Any:
-    """A copy of one network (not an ensemble): its classifier learned the writer's digits, MNIST replayed."""
+    """A copy of one network (not an ensemble) whose classifier learned the writer's digits."""
     import keras
-    import tensorflow as tf
+
+    from helpers.train import ProgressCallback
 
     keras.utils.set_random_seed(seed)
-    adapted = frozen_copy(model)
-    classifier = adapted.layers[-1]
-    steps = tf.function(
-        functools.partial(
-            train_steps,
-            trunk=keras.Model(adapted.inputs, classifier.input),
-            classifier=classifier,
-            optimizer=keras.optimizers.Adam(config.learning_rate),
-            seed=seed,
-            config=config,
-        )
-    )
-    # Passed into each call: captured by the traced graph, they outlived the adaptation (170 MB a time).
-    digits = TrainingDigits(
-        tf.constant(images, tf.float32),
-        tf.constant(labels, tf.int64),
-        tf.constant(split.x_train),
-        tf.constant(split.y_train),
-    )
-    for first in range(0, config.steps, FEATURE_STEPS):
-        count = min(FEATURE_STEPS, config.steps - first)
-        steps(tf.constant(first, tf.int32), tf.constant(count, tf.int32), digits)
-        if on_step is not None:
-            on_step(first + count, config.steps)
-    return adapted
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    trunk = keras.Model(copy.inputs, copy.layers[-1].input)  # everything before the classifier
+    trunk.trainable = False  # keeps what MNIST taught it
+    inputs = keras.Input(shape=model.input_shape[1:])
+    features = keras.layers.Dropout(config.dropout)(trunk(inputs, training=False))
+    learner = keras.Model(inputs, copy.layers[-1](features))  # the copy's own classifier learns
+    learner.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="categorical_crossentropy")
+    report = [ProgressCallback(lambda done: on_step(done, config.steps), lambda *_: None, lambda: False)]
+    batches = adaptation_batches(images, labels, split, config, seed)
+    learner.fit(batches, epochs=1, verbose=0, callbacks=report if on_step else [])
+    return copy
 
 
-def frozen_copy(model: Any) -> Any:
-    """A copy of `model` with its weights, every layer frozen but the last: the classifier."""
-    import keras
+def adaptation_batches(
+    images: np.ndarray, labels: np.ndarray, split: Any, config: AdaptConfig, seed: int
+) -> tf.data.Dataset:
+    """`config.steps` batches, each `config.batch` of the writer's digits and `config.replay` MNIST
+    training digits (from `split`), drawn with replacement and augmented as in training."""
+    from helpers.augment import make_augmenter
+    from helpers.train import make_dataset
 
-    adapted = keras.models.clone_model(model)
-    adapted.set_weights(model.get_weights())
-    for layer in adapted.layers[:-1]:
-        layer.trainable = False
-    return adapted
-
-
-class TrainingDigits(NamedTuple):
-    """The writer's examples and MNIST's training digits, as tensors."""
-
-    writer_x: tf.Tensor
-    writer_y: tf.Tensor
-    mnist_x: tf.Tensor
-    mnist_y: tf.Tensor
-
-
-def train_steps(
-    first: tf.Tensor,
-    count: tf.Tensor,
-    digits: TrainingDigits,
-    *,
-    trunk: Any,
-    classifier: Any,
-    optimizer: Any,
-    seed: int,
-    config: AdaptConfig,
-) -> None:
-    """Steps `first` to `first + count - 1`: the frozen trunk reads all their batches at once (only
-    the classifier learns, so they do not depend on each other; about twice as fast on a CPU as
-    batch by batch), then the classifier takes one step on each."""
-    import tensorflow as tf
-
-    features, labels = features_of_steps(first, count, digits, trunk, seed, config)
-    for j in tf.range(count):
-        classifier_step(classifier, optimizer, features[j], labels[j])
-
-
-def features_of_steps(
-    first: tf.Tensor, count: tf.Tensor, digits: TrainingDigits, trunk: Any, seed: int, config: AdaptConfig
-) -> tuple[tf.Tensor, tf.Tensor]:
-    """What the classifier reads in steps `first` to `first + count - 1`, with dropout, and the
-    labels: each (count, batch + replay, ...)."""
-    import tensorflow as tf
-
-    xs, ys = tf.TensorArray(tf.float32, count), tf.TensorArray(tf.int64, count)
-    for j in tf.range(count):
-        x, y = step_batch(digits, seed, first + j, config)
-        xs, ys = xs.write(j, x), ys.write(j, y)
-    features = trunk(tf.reshape(xs.stack(), [-1, *digits.writer_x.shape[1:]]), training=False)
-    if config.dropout:  # the recipe's own, whatever rate the base model trained with
-        features = tf.nn.experimental.stateless_dropout(
-            features, config.dropout, seed_pair(seed, first, "dropout")
-        )
-    return tf.reshape(features, [count, config.batch + config.replay, features.shape[-1]]), ys.stack()
-
-
-def step_batch(
-    digits: TrainingDigits, seed: int, step: tf.Tensor, config: AdaptConfig
-) -> tuple[tf.Tensor, tf.Tensor]:
-    """Step `step`'s batch: the writer's digits, then the replayed MNIST digits, all augmented."""
-    import tensorflow as tf
-
-    picks, views = seed_pair(seed, step, "writer picks"), seed_pair(seed, step, "writer views")
-    x, y = draw_views(digits.writer_x, digits.writer_y, config.batch, picks, views)
-    if config.replay:
-        picks, views = seed_pair(seed, step, "replay picks"), seed_pair(seed, step, "replay views")
-        mnist_x, mnist_y = draw_views(digits.mnist_x, digits.mnist_y, config.replay, picks, views)
-        x, y = tf.concat([x, mnist_x], 0), tf.concat([y, mnist_y], 0)
-    return x, y
-
-
-def draw_views(
-    images: tf.Tensor, labels: tf.Tensor, count: int, picks: tf.Tensor, views: tf.Tensor
-) -> tuple[tf.Tensor, tf.Tensor]:
-    """`count` of `images` drawn with replacement (seed `picks`), each randomly rotated, rescaled and
-    shifted (seed `views`), with their labels."""
-    import tensorflow as tf
-
-    from helpers.augment import augment_batch
-
-    picked = tf.random.stateless_uniform([count], picks, 0, labels.shape[0], tf.int32)
-    return augment_batch(tf.gather(images, picked), views), tf.gather(labels, picked)
-
-
-def seed_pair(seed: int, step: tf.Tensor, purpose: str) -> tf.Tensor:
-    """The stateless seed of one random draw of step `step`: in `purpose`'s stream (`SEED_STREAMS`)."""
-    import tensorflow as tf
-
-    return tf.stack([tf.constant(seed, tf.int32), step]) + SEED_STREAMS[purpose]
-
-
-def classifier_step(classifier: Any, optimizer: Any, features: tf.Tensor, labels: tf.Tensor) -> None:
-    """One optimizer step of the classifier alone, on one batch of the features it reads."""
-    import keras
-    import tensorflow as tf
-
-    variables = classifier.trainable_variables
-    with tf.GradientTape() as tape:
-        loss = keras.losses.SparseCategoricalCrossentropy()(labels, classifier(features, training=True))
-    optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables, strict=True))
+    rng = np.random.default_rng(seed)
+    mine = rng.integers(len(labels), size=(config.steps, config.batch))
+    replayed = rng.integers(len(split.y_train), size=(config.steps, config.replay))
+    x = np.concatenate([images[mine], split.x_train[replayed]], axis=1)
+    y = np.concatenate([labels[mine], split.y_train[replayed]], axis=1)
+    x, y = x.reshape(-1, *images.shape[1:]), y.reshape(-1)
+    return make_dataset(x, y, config.batch + config.replay, augmenter=make_augmenter(seed=seed))
 
 
 def members_of(model: Any) -> list[Any]:

@@ -75,9 +75,6 @@ class TrainConfig:
     """With `augment`: rescale each training image by up to this fraction either way."""
     shift: float = 2.2
     """With `augment`: shift each training image by up to this many pixels along each axis."""
-    elastic: float = 0.0
-    """With `augment`, also distort each image elastically (Simard et al., 2003): random
-    displacements smoothed over 4 pixels, of about this strength; 0 turns it off."""
     seed: int = 42
     val_fraction: float = 0.1
     train_subset: int = 0
@@ -94,7 +91,8 @@ class TrainConfig:
     A one-cycle schedule always runs its course (its middle epochs are noisy by design)."""
     ema: float = 0.998
     """Momentum of an exponential moving average of the weights, which is what gets
-    validated and saved (it smooths the noisy middle of a one-cycle run); 0 turns it off."""
+    validated and saved (it smooths the noisy middle of a one-cycle run); 0 turns it off.
+    A run too short for it gets a lower one (`helpers.models.average_momentum`)."""
     ensemble: int = 1
     """Train this many models (seeds `seed`, `seed`+1, ...) on the same split and save
     one model that averages their probabilities."""
@@ -119,7 +117,6 @@ class TrainConfig:
             ("rotation", 0 <= self.rotation <= 45, "a number of degrees in [0, 45]"),
             ("zoom", 0 <= self.zoom <= 0.5, "a number in [0, 0.5]"),
             ("shift", 0 <= self.shift <= 8, "a number of pixels in [0, 8]"),
-            ("elastic", 0 <= self.elastic <= 50, "a number in [0, 50]"),
             ("seed", _is_int(self.seed) and self.seed >= 0, "an integer >= 0"),
             ("val_fraction", 0 < self.val_fraction <= 0.5, "a number in (0, 0.5]"),
             (

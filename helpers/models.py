@@ -8,8 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import keras
-import tensorflow as tf
-from keras import layers, ops
+from keras import layers
 
 from helpers.config import MODEL_NAMES, TrainConfig, add_model_name
 
@@ -50,43 +49,10 @@ def build_seed_cnn(dropout: float = 0.5) -> keras.Model:
     )
 
 
-@keras.saving.register_keras_serializable(package="digits")
-class FusedBatchNorm(layers.BatchNormalization):
-    """Keras's batch normalisation of image maps, computed by TensorFlow's fused kernel.
-
-    Keras 3 normalises with separate mean, variance and arithmetic ops; the fused
-    kernel does it in one pass and makes a `compact_cnn` training step about a
-    quarter faster on this CPU (docs/experiments.md, "What a training step costs").
-    Same weights, same outputs (to float rounding); the running variance is updated
-    with the unbiased batch variance. `tests/test_models.py` compares it with the
-    Keras layer.
-    """
-
-    def call(
-        self, inputs: tf.Tensor, training: bool | None = None, mask: tf.Tensor | None = None
-    ) -> tf.Tensor:
-        """Normalise by the batch's statistics while training (updating the running ones), else by those."""
-        updating = bool(training) and self.trainable
-        y, mean, variance = tf.compat.v1.nn.fused_batch_norm(
-            inputs,
-            self.gamma.value,
-            self.beta.value,
-            mean=self.moving_mean.value,
-            variance=self.moving_variance.value,
-            epsilon=self.epsilon,
-            is_training=updating,
-            exponential_avg_factor=1.0 - self.momentum if updating else 1.0,
-        )
-        if updating:
-            self.moving_mean.assign(mean)
-            self.moving_variance.assign(variance)
-        return y
-
-
 def conv_bn_relu(x: keras.KerasTensor, filters: int) -> keras.KerasTensor:
-    """A 3x3 'valid' convolution, batch normalisation (fused), then ReLU (the conv needs no bias)."""
+    """A 3x3 'valid' convolution, batch normalisation, then ReLU (the conv needs no bias)."""
     x = layers.Conv2D(filters, 3, use_bias=False)(x)
-    x = FusedBatchNorm()(x)
+    x = layers.BatchNormalization()(x)
     return layers.ReLU()(x)
 
 
@@ -195,35 +161,6 @@ def learning_rate(
     )
 
 
-EMA_WARMUP = 10  # steps: the average's momentum at step t is min(ema, (1 + t) / (EMA_WARMUP + t))
-
-
-@keras.saving.register_keras_serializable(package="digits")
-class WarmEMAAdam(keras.optimizers.Adam):
-    """Adam whose moving average of the weights warms up, as `tf.train.ExponentialMovingAverage` does.
-
-    Keras's own average uses `ema_momentum` from the first step: at 0.998 it
-    spans about 500 steps, so for the first two epochs the saved average still
-    remembers the random start (38% and 80% validation accuracy for the default
-    run). Here the momentum at step t is min(ema_momentum, (1 + t) / (10 + t)):
-    the average follows the model early and reaches its full span only late
-    (default run, seed 42: 99.18% validation accuracy after 2 epochs, not 80%).
-    It overrides a private Keras hook; `tests/test_models.py` replays the
-    formula step by step, so a Keras release that changes the hook fails there.
-    """
-
-    def _update_model_variables_moving_average(self, trainable_variables: list) -> None:
-        if not self.use_ema:
-            return
-        step = ops.cast(self.iterations, "float32")
-        warm = ops.minimum(self.ema_momentum, (1.0 + step) / (EMA_WARMUP + step))
-        momentum = ops.where(ops.equal(step, 0.0), 0.0, warm)  # step 0 copies the weights
-        for var, average in zip(trainable_variables, self._model_variables_moving_average, strict=True):
-            if average is not None:
-                m = ops.cast(momentum, var.dtype)
-                average.assign(m * average + (1 - m) * var)
-
-
 def loss_floor(smoothing: float, classes: int = NUM_CLASSES) -> float:
     """The lowest cross-entropy any model can reach against targets smoothed by `smoothing`: the
     targets' own entropy (0 without smoothing; 0.500 at 0.1 over ten digits)."""
@@ -233,39 +170,22 @@ def loss_floor(smoothing: float, classes: int = NUM_CLASSES) -> float:
     return float(-(top * math.log(top) + (classes - 1) * rest * math.log(rest)))
 
 
-@keras.saving.register_keras_serializable(package="digits")
-class SmoothedSparseCrossentropy(keras.losses.Loss):
-    """Cross-entropy against integer labels, with label smoothing (Keras's sparse loss has none)."""
-
-    def __init__(
-        self, smoothing: float = 0.1, name: str = "smoothed_sparse_crossentropy", **kwargs: Any
-    ) -> None:
-        super().__init__(name=name, **kwargs)
-        self.smoothing = smoothing
-
-    def call(self, y_true: tf.Tensor, y_pred: tf.Tensor) -> tf.Tensor:
-        """Per-image loss: one-hot the labels, then Keras's categorical cross-entropy with smoothing."""
-        labels = ops.one_hot(ops.cast(ops.reshape(y_true, (-1,)), "int32"), ops.shape(y_pred)[-1])
-        return keras.losses.categorical_crossentropy(labels, y_pred, label_smoothing=self.smoothing)
-
-    def get_config(self) -> dict[str, Any]:
-        """What `keras.saving` needs to rebuild the loss."""
-        return {**super().get_config(), "smoothing": self.smoothing}
+def average_momentum(config: TrainConfig, steps_per_epoch: int) -> float:
+    """`config.ema`, lowered where needed so that the moving average spans at most a tenth of the
+    run's steps: in a short run, an average over 500 steps would still remember the random start."""
+    return min(config.ema, max(0.0, 1 - 10 / (steps_per_epoch * config.epochs)))
 
 
 def compile_model(model: keras.Model, config: TrainConfig, steps_per_epoch: int = 1) -> keras.Model:
-    """Give `model` what training needs: the optimizer and its learning rate, the loss, the metric."""
+    """Give `model` what training needs: the optimizer and its learning rate, the loss, the metric.
+    The loss takes one-hot labels (`helpers.train.make_dataset` gives them)."""
     model.compile(
-        optimizer=WarmEMAAdam(
+        optimizer=keras.optimizers.Adam(
             learning_rate=learning_rate(config, steps_per_epoch),
             use_ema=config.ema > 0,  # keep a moving average of the weights ...
-            ema_momentum=config.ema,  # ... over about 1 / (1 - ema) steps
+            ema_momentum=average_momentum(config, steps_per_epoch),  # ... over 1 / (1 - momentum) steps
         ),
-        loss=(
-            SmoothedSparseCrossentropy(config.label_smoothing)
-            if config.label_smoothing
-            else "sparse_categorical_crossentropy"
-        ),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
         metrics=["accuracy"],
     )
     return model

@@ -104,7 +104,7 @@ class SearchSettings:
 
 
 SPACE = ("learning_rate", "warmup", "epochs", "batch_size", "dropout", "label_smoothing", "ema",
-         "rotation", "zoom", "shift", "elastic", "width")  # fmt: skip
+         "rotation", "zoom", "shift", "width")  # fmt: skip
 """The settings a search can vary: `suggest_config` asks for each, under its `TrainConfig` name."""
 TIMELESS = ("learning_rate", "warmup", "dropout", "label_smoothing", "ema", "rotation", "zoom", "shift")
 """The settings that do not change a run's training time (`SPACE=timeless`)."""
@@ -127,7 +127,6 @@ def suggest_config(
         "rotation": lambda: trial.suggest_float("rotation", 0.0, 20.0),
         "zoom": lambda: trial.suggest_float("zoom", 0.0, 0.2),
         "shift": lambda: trial.suggest_float("shift", 0.0, 4.0),
-        "elastic": lambda: trial.suggest_float("elastic", 0.0, 20.0),
         "width": lambda: trial.suggest_categorical("width", [16, 24, 32, 48]),
     }
     return config_from_params({name: ask[name]() for name in settings.searched()}, settings, base)

@@ -19,12 +19,12 @@ import numpy as np
 import tensorflow as tf
 
 from helpers.artifacts import save_json, write_atomic
-from helpers.augment import augment_batch, augment_ranges
+from helpers.augment import make_augmenter
 from helpers.config import RunPaths, TrainConfig
 from helpers.data import Split
 from helpers.evaluate import choose_threshold, fit_temperature, score, score_model
 from helpers.export import export_litert
-from helpers.models import build_model, combine_models, fold_temperature
+from helpers.models import NUM_CLASSES, build_model, combine_models, fold_temperature
 from helpers.pausepoints import pause_here, requested
 from helpers.predict import predict_probabilities, set_threshold
 from helpers.progress import say
@@ -74,25 +74,18 @@ def make_dataset(
     batch_size: int,
     *,
     shuffle: bool = False,
-    augment: bool = False,
-    elastic: float = 0.0,
+    augmenter: keras.Layer | None = None,
     seed: int = 0,
-    ranges: dict[str, float] | None = None,
 ) -> tf.data.Dataset:
-    """A batched, prefetched `tf.data` pipeline; rotates, rescales and shifts on the fly if `augment`
-    (within `ranges`, by default `AUGMENT_RANGES` of helpers.augment; elastically too, with `elastic` > 0)."""
-    ds = tf.data.Dataset.from_tensor_slices((x, y))
+    """Batches of images and one-hot labels, prefetched; shuffled with `seed` if `shuffle`, and each
+    batch through `augmenter` (`helpers.augment.make_augmenter`) if one is given."""
+    ds = tf.data.Dataset.from_tensor_slices((x, tf.one_hot(y, NUM_CLASSES)))
     if shuffle:
         ds = ds.shuffle(len(y), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size)
-    if augment:
-        # One seed pair per batch, from a seeded stream: parallel and repeatable.
-        seeds = tf.data.Dataset.random(seed=seed).batch(2)
-        ds = tf.data.Dataset.zip(ds, seeds).map(
-            lambda batch, pair: (augment_batch(batch[0], pair, elastic, ranges), batch[1]),
-            num_parallel_calls=tf.data.AUTOTUNE,
-            deterministic=True,
-        )
+    if augmenter is not None:
+        # One batch at a time, so the random layers draw in the same order on every run.
+        ds = ds.map(lambda images, labels: (augmenter(images, training=True), labels))
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
@@ -103,7 +96,7 @@ BATCHNORM_IMAGES = 2048
 def recompute_batchnorm(model: keras.Model, images: np.ndarray) -> None:
     """Set every batch-norm layer's running statistics to those of `images` under the current
     weights: one forward pass in training mode with momentum 0 and dropout off."""
-    found = list(model._flatten_layers(include_self=False))
+    found = list(all_layers(model))
     norms = [layer for layer in found if isinstance(layer, keras.layers.BatchNormalization)]
     drops = [layer for layer in found if isinstance(layer, keras.layers.Dropout)]
     saved = [layer.momentum for layer in norms], [layer.rate for layer in drops]
@@ -118,6 +111,14 @@ def recompute_batchnorm(model: keras.Model, images: np.ndarray) -> None:
             layer.momentum = momentum
         for layer, rate in zip(drops, saved[1], strict=True):
             layer.rate = rate
+
+
+def all_layers(model: keras.Model) -> list[keras.Layer]:
+    """Every layer of `model`, and of the models inside it (an ensemble's members)."""
+    found = []
+    for layer in model.layers:
+        found += [layer, *(all_layers(layer) if isinstance(layer, keras.Model) else [])]
+    return found
 
 
 class RecomputeBatchNorm(keras.callbacks.Callback):
@@ -230,11 +231,9 @@ def fit_model(
     keras.utils.set_random_seed(config.seed)
     steps_per_epoch = math.ceil(len(split.y_train) / config.batch_size)
     model = build_model(config, steps_per_epoch)
-    train_ds = make_dataset(
-        split.x_train, split.y_train, config.batch_size,
-        shuffle=True, augment=config.augment, elastic=config.elastic, seed=config.seed,
-        ranges=augment_ranges(config),
-    )  # fmt: skip
+    augmenter = make_augmenter(config) if config.augment else None
+    train_ds = make_dataset(split.x_train, split.y_train, config.batch_size, shuffle=True,
+                            augmenter=augmenter, seed=config.seed)  # fmt: skip
     val_ds = make_dataset(split.x_val, split.y_val, batch_size=1024)
     callbacks = make_callbacks(config, checkpoint, verbose, batchnorm_sample(split, config.seed))
     history = model.fit(

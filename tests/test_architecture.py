@@ -98,3 +98,20 @@ def test_a_chapter_depends_on_what_its_imports_reach():
     found = prerequisites.prerequisites()
     for chapter, module in [("02_train", "export"), ("05_trust", "saliency"), ("05_trust", "adapt")]:
         assert f"helpers/{module}.py" in found[chapter], (chapter, module)
+
+
+PRIVATE_KERAS = re.compile(
+    r"tf\.compat|keras\.src|\._(?:update_model_variables_moving_average|model_variables_moving_average"
+    r"|flatten_layers|tracker|trainable_variables)\b"
+)
+"""What only Keras's own code may touch: TensorFlow 1's API, Keras's private modules and hooks."""
+
+
+def test_helpers_use_public_keras_only():
+    found = [
+        f"{path.name}:{n}: {line.strip()}"
+        for path in sorted((PROJECT_ROOT / "helpers").glob("*.py"))
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if PRIVATE_KERAS.search(line)
+    ]
+    assert not found, "\n".join(found)

@@ -23,7 +23,6 @@ def test_defaults():
         "rotation": 7.0,
         "zoom": 0.08,
         "shift": 2.2,
-        "elastic": 0.0,
         "seed": 42,
         "val_fraction": 0.1,
         "train_subset": 0,
@@ -87,8 +86,6 @@ def test_config_is_frozen():
         ("schedule", "cosine"),
         ("min_accuracy", 1.5),
         ("seed", -1),
-        ("elastic", -1.0),
-        ("elastic", 80.0),
     ],
 )
 def test_invalid_value_raises_naming_the_parameter(field, value):

@@ -216,8 +216,8 @@ def test_each_chapter_shows_the_code_it_teaches():
         },
         "02_train": {
             "helpers.models.build_compact_cnn", "helpers.models.build_seed_cnn",
-            "helpers.models.compile_model", "helpers.augment.augment_batch", "helpers.train.fit_model",
-            "helpers.train.make_callbacks",
+            "helpers.models.compile_model", "helpers.augment.make_augmenter", "helpers.train.fit_model",
+            "helpers.train.make_dataset", "helpers.train.make_callbacks", "helpers.train.RecomputeBatchNorm",
         },
         "03_evaluate": {"helpers.evaluate.Evaluation.accuracy", "helpers.evaluate.Evaluation.report",
                         "helpers.evaluate.Evaluation.confusion"},
@@ -225,8 +225,7 @@ def test_each_chapter_shows_the_code_it_teaches():
         "05_trust": {"helpers.trust.fgsm", "helpers.trust.integrated_gradients"},
         "06_adapt": {
             "helpers.adapt.train_copy",
-            "helpers.adapt.step_batch",
-            "helpers.adapt.classifier_step",
+            "helpers.adapt.adaptation_batches",
             "helpers.adapt.calibrate_model",
         },
         "07_search": {"helpers.search.suggest_config", "helpers.search.pruning_callback"},

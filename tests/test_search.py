@@ -57,7 +57,7 @@ def test_the_space_covers_what_the_recipe_can_vary():
     search.suggest_config(trial, SearchSettings())
     assert set(trial.params) == set(search.SPACE) == {
         "learning_rate", "warmup", "epochs", "batch_size", "dropout", "label_smoothing", "ema",
-        "rotation", "zoom", "shift", "elastic", "width",
+        "rotation", "zoom", "shift", "width",
     }  # fmt: skip
     assert trial.distributions["epochs"].low == 2 and trial.distributions["epochs"].high == 6
 
@@ -70,7 +70,7 @@ def test_a_smaller_space_keeps_the_rest_at_the_default_recipe(tmp_path):
     config = search.suggest_config(trial, settings)
     assert set(trial.params) == set(search.TIMELESS)
     default = TrainConfig()
-    assert (config.epochs, config.batch_size, config.width, config.elastic) == (3, 128, default.width, 0.0)
+    assert (config.epochs, config.batch_size, config.width) == (3, 128, default.width)
     assert search.config_from_params(trial.params, settings) == config
     assert set(search.baseline_params(settings)) == set(search.TIMELESS)
     with pytest.raises(SearchError, match="cannot search depth"):

@@ -378,7 +378,7 @@ def refuse_other_machines(page, seen: list[str]) -> None:
     )
 
 
-TAUGHT_IN_02 = ("layers.Conv2D(", "model.compile(", "model.fit(", "build_compact_cnn", "augment_batch")
+TAUGHT_IN_02 = ("layers.Conv2D(", "model.compile(", "model.fit(", "build_compact_cnn", "make_augmenter")
 """What 02_train's part of the report must show without a click: the network, compile, fit."""
 
 
