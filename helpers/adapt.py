@@ -254,9 +254,12 @@ def train_copy(
     features = keras.layers.Dropout(config.dropout)(trunk(inputs, training=False))
     learner = keras.Model(inputs, copy.layers[-1](features))  # the copy's own classifier learns
     learner.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="categorical_crossentropy")
-    report = [ProgressCallback(lambda done: on_step(done, config.steps), lambda *_: None, lambda: False)]
+    steps = config.steps
+    progress = ProgressCallback(  # every 10 steps, and once the pass is done
+        lambda done: on_step(done, steps), lambda *_: on_step(steps, steps), lambda: False
+    )
     batches = adaptation_batches(images, labels, split, config, seed)
-    learner.fit(batches, epochs=1, verbose=0, callbacks=report if on_step else [])
+    learner.fit(batches, epochs=1, shuffle=False, verbose=0, callbacks=[progress] if on_step else [])
     return copy
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize_scalar
+from scipy.stats import binomtest
 from sklearn.metrics import classification_report, confusion_matrix
 
 from helpers.data import DigitSet
@@ -167,6 +168,27 @@ def accuracy_interval(accuracy: float, n: int, z: float = 1.96) -> tuple[float, 
     centre = (accuracy + z * z / (2 * n)) / (1 + z * z / n)
     half = z * math.sqrt(accuracy * (1 - accuracy) / n + z * z / (4 * n * n)) / (1 + z * z / n)
     return max(0.0, min(centre - half, accuracy)), min(1.0, max(centre + half, accuracy))
+
+
+@dataclass(frozen=True)
+class Paired:
+    """Two models scored on the same digits: the digits only `a` reads right, those only `b` does,
+    and the exact McNemar test's two-sided p-value (how often chance alone splits them that unevenly)."""
+
+    only_a: int
+    only_b: int
+    p_value: float
+
+
+def compare_paired(right_a: np.ndarray, right_b: np.ndarray) -> Paired:
+    """Compare two models by which of the same digits each reads right (boolean arrays): an exact
+    McNemar test, which looks only at the digits where they disagree."""
+    right_a, right_b = np.asarray(right_a, bool), np.asarray(right_b, bool)
+    if right_a.shape != right_b.shape:
+        raise ValueError(f"score both models on the same digits: {right_a.shape} vs {right_b.shape}")
+    only_a, only_b = int((right_a & ~right_b).sum()), int((right_b & ~right_a).sum())
+    p_value = binomtest(only_a, only_a + only_b).pvalue if only_a + only_b else 1.0
+    return Paired(only_a, only_b, float(p_value))
 
 
 TRUSTED_ACCURACY = 0.999

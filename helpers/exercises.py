@@ -451,6 +451,46 @@ def _augment_gap(answer: Any, augmented: Any, plain: Any) -> tuple[bool, str]:
     return True, "that is what your two runs show: without augmentation, training is the easier exam"
 
 
+@exercise("02.7", "the whole recipe from Keras alone: as good as the course's model on its validation digits")
+def _plain_recipe(answer: Any, run_dir: str = "") -> tuple[bool, str]:
+    """Answer: a trained Keras model built from Keras's own layers; compared with the run in `run_dir`
+    (its model and its validation split) by an exact McNemar test on the digits where they disagree."""
+    import keras
+
+    from helpers.artifacts import load_json
+    from helpers.config import run_paths
+    from helpers.data import load_mnist, split_train_val
+    from helpers.evaluate import compare_paired
+    from helpers.predict import load_model, predict_probabilities
+
+    if not isinstance(answer, keras.Model):
+        raise AnswerError(f"pass your trained keras.Model, got {type(answer).__name__}")
+    foreign = sorted(
+        {type(layer).__name__ for layer in answer.layers if not type(layer).__module__.startswith("keras")}
+    )
+    if foreign:
+        return False, f"not from Keras alone: {', '.join(foreign)} come from elsewhere"
+    paths = run_paths(run_dir)
+    config = load_json(paths.record_file)["config"]
+    mnist = load_mnist()
+    split = split_train_val(
+        mnist.x_train, mnist.y_train, val_fraction=config["val_fraction"], seed=config["seed"]
+    )
+    yours = predict_probabilities(answer, split.x_val).argmax(axis=1) == split.y_val
+    course = predict_probabilities(load_model(paths.model_file), split.x_val).argmax(axis=1) == split.y_val
+    paired = compare_paired(yours, course)
+    counts = (
+        f"{paired.only_a} digits only yours reads right, {paired.only_b} only the course's "
+        f"(exact McNemar p = {paired.p_value:.2f})"
+    )
+    if paired.only_a < paired.only_b and paired.p_value < 0.05:
+        return (
+            False,
+            f"behind the course's model by more than chance: {counts}; compare your recipe with 02's",
+        )
+    return True, f"level with the course's model within the noise: {counts}"
+
+
 # --- 03 · Evaluate --------------------------------------------------------------------------------------
 
 

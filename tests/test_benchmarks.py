@@ -2,12 +2,13 @@
 research scripts' pure functions (experiments/) count what they say."""
 
 import json
+import math
 import re
 
 import numpy as np
 import pytest
 
-from benchmarks.run import TARGET, first_reaching, run
+from benchmarks.run import QUICK_SUBSET, TARGET, first_reaching, run
 from helpers.config import run_paths
 
 
@@ -50,12 +51,13 @@ def test_training_figures_are_sane(quick):
 @pytest.mark.slow
 def test_epochs_and_steps_to_target_are_counted(quick):
     for r in [quick["training"]["seed_cnn"], *quick["training"]["default"]]:
-        assert r["steps_per_epoch"] == 625  # the quick subset: 20,000 training images, batches of 32
+        steps = math.ceil(QUICK_SUBSET / 32)  # the quick subset, in batches of 32
+        assert r["steps_per_epoch"] == steps
         epochs = r[f"epochs_to_{TARGET}"]
         if epochs is None:
             assert r[f"steps_to_{TARGET}"] is None and r[f"seconds_to_{TARGET}"] is None
         else:
-            assert r[f"steps_to_{TARGET}"] == epochs * 625
+            assert r[f"steps_to_{TARGET}"] == epochs * steps
             assert r["curve"][epochs - 1]["test_accuracy"] >= TARGET
 
 
@@ -63,7 +65,7 @@ def test_epochs_and_steps_to_target_are_counted(quick):
 def test_goals_table_judges_this_run(quick):
     markdown = (run_paths("build/bench-quick").outputs / "benchmarks.md").read_text()
     mean = quick["summary"]["default_test_accuracy_mean"]
-    assert f"| 1. default recipe, test accuracy, mean of 1 seeds | >= 99.60% | {mean:.2%} " in markdown
+    assert f"| 1. default recipe, test accuracy, mean of 1 seeds | >= 99.55% | {mean:.2%} " in markdown
     assert "| 2. `best` profile, test accuracy | >= 99.70% | no run | not measured |" in markdown
     assert quick["best"] is None and "No `best` run" in markdown
 

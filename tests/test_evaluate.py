@@ -146,3 +146,17 @@ def test_accuracy_interval_is_wilsons():
     assert format_accuracy(0.5, 100) == "50.00% (95% interval 40.38-59.62%)"
     with pytest.raises(ValueError, match="n must be at least 1"):
         accuracy_interval(0.9, 0)
+
+
+def test_paired_comparison_is_the_exact_mcnemar_test():
+    from helpers.evaluate import compare_paired
+
+    a = np.array([True] * 90 + [True] * 8 + [False] * 2)  # a alone right on 8, b alone on 2
+    b = np.array([True] * 90 + [False] * 8 + [True] * 2)
+    paired = compare_paired(a, b)
+    assert (paired.only_a, paired.only_b) == (8, 2)
+    assert paired.p_value == pytest.approx(0.109375)  # 2 * P(X <= 2), X ~ Binomial(10, 1/2)
+    assert compare_paired(a, a).p_value == 1.0
+    assert compare_paired(np.ones(30, bool), np.r_[np.zeros(10, bool), np.ones(20, bool)]).p_value < 0.01
+    with pytest.raises(ValueError, match="the same digits"):
+        compare_paired(a, b[:50])

@@ -255,7 +255,7 @@ def _check_the_kill_was_survived(study: optuna.Study, settings: SearchSettings) 
 
 @pytest.mark.slow
 def test_two_workers_on_sqlite_survive_one_killed(tmp_path, pause_point):
-    settings = dataclasses.replace(TINY, storage=f"sqlite:///{tmp_path / 'study.sqlite3'}")
+    settings = dataclasses.replace(TINY, trials=5, storage=f"sqlite:///{tmp_path / 'study.sqlite3'}")
     study = _search_with_one_worker_killed(settings, pause_point)
     _check_the_kill_was_survived(study, settings)
     assert search.summarise(study, settings, workers=2)["storage"] == "sqlite"
@@ -336,7 +336,7 @@ def postgres():
 @pytest.mark.postgres
 @pytest.mark.slow
 def test_two_workers_on_postgresql_survive_one_killed(postgres, pause_point):
-    settings = dataclasses.replace(TINY, storage=postgres)
+    settings = dataclasses.replace(TINY, trials=5, storage=postgres)
     study = _search_with_one_worker_killed(settings, pause_point)
     _check_the_kill_was_survived(study, settings)
     summary = search.summarise(study, settings, workers=2)

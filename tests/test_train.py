@@ -5,7 +5,6 @@ import re
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from helpers.artifacts import load_json
 from helpers.augment import make_augmenter
