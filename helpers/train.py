@@ -126,10 +126,10 @@ class RecomputeBatchNorm(keras.callbacks.Callback):
     statistics of their own.
 
     The running statistics are gathered while training, for the raw weights; the average lags
-    behind them, so its layers' outputs differ, most in the first epochs. Without an average
-    it matters in short runs: the running statistics move 1% per step from
-    their start (variance 1), so after 32 steps (2,000 images, 2 epochs) a convolution whose
-    outputs vary by 0.003 was still normalised by 0.7, and validation read every digit as a 1.
+    behind them, so its layers' outputs differ, most in the first epochs. Without an average it
+    matters in short runs: the running statistics move 1% per step from their start (variance
+    1), so after 32 steps (2,000 images, 2 epochs) a convolution whose outputs vary by 0.003 was
+    still normalised by 0.7, and validation read every digit as a 1.
     """
 
     def __init__(self, images: np.ndarray) -> None:
