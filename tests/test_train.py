@@ -186,10 +186,12 @@ def test_ensemble_run_saves_one_averaging_model(tmp_path, tiny_run):
     record = result.record
     assert [m["seed"] for m in record["members"]] == [42, 43]
     assert record["model"]["parameters"] == 2 * 669_706
-    # One temperature for the average: fitting again on the saved ensemble finds nothing to fix.
+    # One temperature for the average: fitting again on the saved members finds nothing to fix.
+    from helpers.adapt import members_of
     from helpers.evaluate import fit_temperature
 
-    again = fit_temperature(predict_probabilities(result.model, split.x_val), split.y_val)
+    members = [predict_probabilities(member, split.x_val) for member in members_of(result.model)]
+    again = fit_temperature(members, split.y_val)
     assert record["temperature"] != pytest.approx(1.0, abs=0.02) and again == pytest.approx(1.0, abs=0.02)
     loaded = keras.models.load_model(paths.model_file, safe_mode=True)
     assert loaded.name == "ensemble_of_2"
