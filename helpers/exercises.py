@@ -457,9 +457,8 @@ def _plain_recipe(answer: Any, run_dir: str = "") -> tuple[bool, str]:
     (its model and its validation split) by an exact McNemar test on the digits where they disagree."""
     import keras
 
-    from helpers.artifacts import load_json
+    from helpers.adapt import base_split
     from helpers.config import run_paths
-    from helpers.data import load_mnist, split_train_val
     from helpers.evaluate import compare_paired
     from helpers.predict import load_model, predict_probabilities
 
@@ -471,11 +470,7 @@ def _plain_recipe(answer: Any, run_dir: str = "") -> tuple[bool, str]:
     if foreign:
         return False, f"not from Keras alone: {', '.join(foreign)} come from elsewhere"
     paths = run_paths(run_dir)
-    config = load_json(paths.record_file)["config"]
-    mnist = load_mnist()
-    split = split_train_val(
-        mnist.x_train, mnist.y_train, val_fraction=config["val_fraction"], seed=config["seed"]
-    )
+    split = base_split(paths.record_file)  # the validation digits the run's model was chosen on
     yours = predict_probabilities(answer, split.x_val).argmax(axis=1) == split.y_val
     course = predict_probabilities(load_model(paths.model_file), split.x_val).argmax(axis=1) == split.y_val
     paired = compare_paired(yours, course)
