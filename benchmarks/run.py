@@ -36,8 +36,15 @@ from benchmarks.cli import adapt_lines, bench_adapt, bench_cli, cli_lines
 from benchmarks.peak_memory import peak_rss_mb
 from helpers.artifacts import load_json, save_figure, save_json, write_atomic
 from helpers.config import TrainConfig, run_paths
-from helpers.data import load_mnist, relative_to_project, scale_images, split_train_val
-from helpers.evaluate import accuracy_interval, score, score_model
+from helpers.data import (
+    SHARED_REAL_DEV_DIR,
+    load_mnist,
+    load_real_dev,
+    relative_to_project,
+    scale_images,
+    split_train_val,
+)
+from helpers.evaluate import accuracy_interval, score, score_digit_set, score_model
 from helpers.export import export_tflite
 from helpers.plots import plot_time_to_accuracy, use_style
 from helpers.predict import load_model, predict_image, predict_probabilities
@@ -296,6 +303,15 @@ def bench_photo(model_file: str, mnist: Any, workdir: Path, repeats: int) -> dic
     }
 
 
+def bench_real_dev(model_file: str) -> dict[str, Any] | None:
+    """The whole real_dev set, photos included, where the development machines keep it (else None);
+    a clone ships only part of it, which 04_infer scores."""
+    if not (SHARED_REAL_DEV_DIR / "MANIFEST.csv").is_file():
+        return None
+    scores = score_digit_set(load_model(model_file), load_real_dev(SHARED_REAL_DEV_DIR))
+    return {"folder": relative_to_project(SHARED_REAL_DEV_DIR), **scores}
+
+
 def run(quick: bool = False) -> dict[str, Any]:
     """Run the whole benchmark and write its JSON, Markdown and figure."""
     root = run_paths("build/bench-quick" if quick else "build/bench").root
@@ -334,6 +350,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         )
         cli = bench_cli(Path(default_runs[0]["model_file"]), Path(tmp), 3, 200 if quick else 2000)
         adapt = bench_adapt(Path(default_runs[0]["model_file"]), Path(tmp))
+    real_dev = bench_real_dev(default_runs[0]["model_file"])
     results = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "command": "make bench-quick" if quick else "make bench",
@@ -350,6 +367,7 @@ def run(quick: bool = False) -> dict[str, Any]:
         "photo": photo,
         "cli": cli,
         "adapt": adapt,
+        "real_dev": real_dev,
     }
     return write_results(results, out)
 
@@ -499,6 +517,7 @@ def to_markdown(results: dict[str, Any]) -> str:
             if "training_peak_rss_mb" in s
             else []
         ),
+        *real_dev_lines(results.get("real_dev"), train["default"][0]["name"]),
         f"Ratios: time to 99.2% default/seed_cnn = {s['time_to_target_ratio']}; best default throughput / "
         f"seed_cnn model.predict = {s['throughput_ratio_vs_seed_predict']}x.",
         "",
@@ -507,6 +526,19 @@ def to_markdown(results: dict[str, Any]) -> str:
         *(["", *adapt_lines(results["adapt"], ADAPT_GOAL_S)] if "adapt" in results else []),
     ]
     return "\n".join(lines) + "\n"
+
+
+def real_dev_lines(real_dev: dict[str, Any] | None, model: str) -> list[str]:
+    """The default model on the whole real_dev set, kind by kind, as Markdown."""
+    if not real_dev:
+        return []
+    kinds = [*real_dev["by_kind"].items(), ("all", real_dev["all"])]
+    parts = [
+        f"{kind} {row['accuracy']:.1%} of {row['count']} ({row['interval'][0]:.1%}-{row['interval'][1]:.1%})"
+        for kind, row in kinds
+    ]
+    return [f"{model} on the whole real_dev (`{real_dev['folder']}`, 95% intervals): "
+            + "; ".join(parts) + ".", ""]  # fmt: skip
 
 
 def best_lines(best: dict[str, Any] | None) -> list[str]:

@@ -20,7 +20,7 @@ from typing import Any
 
 from helpers.artifacts import write_atomic
 from helpers.config import PROJECT_ROOT, TrainConfig, run_paths
-from helpers.data import EXPECTED_SHAPES, REAL_DEV_DIR, relative_to_project
+from helpers.data import EXPECTED_SHAPES, relative_to_project
 from helpers.evaluate import accuracy_interval
 from helpers.report import headline_rows
 
@@ -172,12 +172,9 @@ def real_digit_set(real: dict[str, Any], name: str) -> tuple[str, dict[str, Any]
 def real_world_table(realistic: dict[str, Any], real: dict[str, Any]) -> str:
     """README: how often images unlike MNIST are read right, with our preprocessing and without."""
     ours, naive = realistic["ours"], realistic["naive"]
-    dev_key, dev = real_digit_set(real, "real_dev")
+    dev = real_digit_set(real, "real_dev")[1]
     semeion = real_digit_set(real, "Semeion")[1]["all"]
-    shipped = dev_key == f"real_dev ({relative_to_project(REAL_DEV_DIR)})"
-    which = (
-        "the part `data/real_dev/` ships" if shipped else "the full set; `data/real_dev/` ships part of it"
-    )
+    kinds = " and ".join(dev["by_kind"])
     renderings = (
         f"{realistic['count']:,} renderings of MNIST test digits in {len(realistic['kinds'])} kinds "
         "(photos, scans, canvases), our preprocessing"
@@ -185,7 +182,7 @@ def real_world_table(realistic: dict[str, Any], real: dict[str, Any]) -> str:
     rows = [
         (renderings, ours),
         ("the same renderings, naive resize", naive),
-        (f"real_dev: {dev['all']['count']:,} photos and drawings by other people ({which})", dev["all"]),
+        (f"real_dev: {dev['all']['count']:,} {kinds} digits by other people (`data/real_dev/`)", dev["all"]),
         (f"Semeion: {semeion['count']:,} binary scans by other writers", semeion),
     ]
     return table(
@@ -220,11 +217,13 @@ def realistic_table(realistic: dict[str, Any]) -> str:
     )  # fmt: skip
 
 
-@block("real-digits", REAL_DIGITS)
-def real_digits_table(real: dict[str, Any]) -> str:
-    """docs/preprocessing.md: the real digits by other writers, by set and kind."""
+@block("real-digits", REAL_DIGITS, BENCH)
+def real_digits_table(real: dict[str, Any], bench: dict[str, Any]) -> str:
+    """docs/preprocessing.md: the real digits by other writers, by set and kind; the whole real_dev
+    (photos included, on the development machines only) from `make bench`, where it has it."""
     rows = []
-    for key, entry in real.items():
+    whole = {"real_dev, whole set": bench["real_dev"]} if bench.get("real_dev") else {}
+    for key, entry in {**whole, **real}.items():
         kinds = [*entry["by_kind"].items(), *([("all", entry["all"])] if len(entry["by_kind"]) > 1 else [])]
         rows += [
             [key.split(" (")[0], kind, f"{row['count']:,}", pct(row["accuracy"]), str(row["no_digit"]),

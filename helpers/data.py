@@ -163,15 +163,14 @@ def split_train_val(
     idx_train, idx_val = train_test_split(
         np.arange(len(y)), test_size=val_fraction, stratify=y, random_state=seed
     )
-    if train_subset:
-        if train_subset > len(idx_train):
-            raise ValueError(
-                f"train_subset must be at most {len(idx_train)} (the training split), got {train_subset}"
-            )
-        if train_subset < len(idx_train):
-            idx_train, _ = train_test_split(
-                idx_train, train_size=train_subset, stratify=y[idx_train], random_state=seed
-            )
+    if train_subset > len(idx_train):
+        raise ValueError(
+            f"train_subset must be at most {len(idx_train)} (the training split), got {train_subset}"
+        )
+    if 0 < train_subset < len(idx_train):
+        idx_train, _ = train_test_split(
+            idx_train, train_size=train_subset, stratify=y[idx_train], random_state=seed
+        )
     return Split(
         x_train=scale_images(x[idx_train]),
         y_train=y[idx_train].astype(np.int64),
@@ -221,14 +220,12 @@ def load_semeion(path: str | os.PathLike[str] = SEMEION_NPZ) -> DigitSet:
     return DigitSet("Semeion", list(x), y.astype(np.int64), ["16x16 binary scan"] * len(y))
 
 
-def load_real_dev(folder: str | os.PathLike[str] | None = None) -> DigitSet:
+def load_real_dev(folder: str | os.PathLike[str] = REAL_DEV_DIR) -> DigitSet:
     """Real photos and canvas drawings listed in `folder`/MANIFEST.csv (label, kind, source, licence).
 
-    By default, all of them from ../shared/data/real_dev where that exists, else
-    the ones shipped in data/real_dev.
+    By default the ones data/real_dev ships, which every clone has; `SHARED_REAL_DEV_DIR` holds all
+    of them where the development machines keep it (`make bench` scores those).
     """
-    if folder is None:
-        folder = SHARED_REAL_DEV_DIR if (SHARED_REAL_DEV_DIR / "MANIFEST.csv").is_file() else REAL_DEV_DIR
     folder = Path(folder)
     manifest = folder / "MANIFEST.csv"
     if not manifest.is_file():

@@ -25,6 +25,22 @@ INT8_TOLERANCE = 0.0005
 """An int8 copy is kept only when its validation accuracy is within 0.05 points of the Keras model's."""
 
 
+@contextlib.contextmanager
+def converter_silenced() -> Iterator[None]:
+    """Hush the TFLite converter: it prints the saved graph's signature, logs MLIR passes, and logs
+    (INFO) the temporary folder it saved the graph in: noise, and a machine path in the report."""
+    from helpers.predict import native_stderr_silenced
+
+    logger = logging.getLogger("tensorflow")
+    level = logger.level
+    logger.setLevel(max(level, logging.WARNING))
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), native_stderr_silenced():
+            yield
+    finally:
+        logger.setLevel(level)
+
+
 def export_tflite(
     model: Any,
     path: str | os.PathLike[str],
@@ -38,8 +54,6 @@ def export_tflite(
     """
     import tensorflow as tf
 
-    from helpers.predict import native_stderr_silenced
-
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     if calibration is not None:
 
@@ -52,16 +66,8 @@ def export_tflite(
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
         converter.inference_input_type = tf.float32
         converter.inference_output_type = tf.float32
-    # The converter prints the saved graph's signature, logs MLIR passes, and logs (INFO) the
-    # temporary folder it saved the graph in: noise here, and a machine path in the report.
-    logger = logging.getLogger("tensorflow")
-    level = logger.level
-    logger.setLevel(max(level, logging.WARNING))
-    try:
-        with contextlib.redirect_stdout(io.StringIO()), native_stderr_silenced():
-            data = converter.convert()
-    finally:
-        logger.setLevel(level)
+    with converter_silenced():
+        data = converter.convert()
     return write_atomic(path, lambda tmp: tmp.write_bytes(data))
 
 

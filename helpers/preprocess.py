@@ -489,29 +489,32 @@ MIN_HEIGHT = 0.3
 """Groups of ink shorter than this fraction of the tallest are specks or dashes, not digits."""
 
 
+def read_grey(
+    source: str | os.PathLike[str] | bytes | Image.Image | np.ndarray,
+) -> tuple[str, np.ndarray, np.ndarray]:
+    """An image's name, its original as a viewer shows it, and one grey channel (0 to 1, or 0-255)."""
+    name = source if isinstance(source, str | os.PathLike) else f"<{type(source).__name__}>"
+    if isinstance(source, np.ndarray):
+        grey = original = _array_to_grey(source, name)
+    else:
+        image = open_image(source)
+        original, grey = _as_displayed(image), to_grey(image)
+    if min(grey.shape) < 8:
+        raise ImageError(f"{name}: {grey.shape[1]}x{grey.shape[0]} pixels is too small to hold a digit")
+    return str(name), original, grey
+
+
 def clean_image(
     source: str | os.PathLike[str] | bytes | Image.Image | np.ndarray,
     fast: bool = True,
 ) -> tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Open and clean an image: its name, original, grey image, flattened ink and mask of strokes.
 
-    With `fast`, a small image on flat paper (at most `FAST_SIDE` pixels on a
-    side: a binary or greyscale scan, a crop from a data set, a drawing saved
-    small) is cleaned at `FAST_WORK_SIZE` with only the paper's one level to
-    take away, about four times faster for the same 28x28 result (within the
-    tolerance `tests/test_litert.py` sets, checked in `tests/test_preprocess.py`
-    on each kind).
+    With `fast`, a small image on flat paper (at most `FAST_SIDE` pixels on a side: a scan, a crop
+    from a data set) is cleaned at `FAST_WORK_SIZE` with only the paper's one level taken away:
+    about four times faster, for the same 28x28 result (`tests/test_preprocess.py`).
     """
-    name = source if isinstance(source, str | os.PathLike) else f"<{type(source).__name__}>"
-    if isinstance(source, np.ndarray):
-        grey = _array_to_grey(source, name)
-        original = grey
-    else:
-        image = open_image(source)
-        original = _as_displayed(image)
-        grey = to_grey(image)
-    if min(grey.shape) < 8:
-        raise ImageError(f"{name}: {grey.shape[1]}x{grey.shape[0]} pixels is too small to hold a digit")
+    name, original, grey = read_grey(source)
     bright = make_ink_bright(grey)
     paper = paper_level(bright) if fast and max(grey.shape) <= FAST_SIDE else None
     if paper is not None:
@@ -526,7 +529,7 @@ def clean_image(
         )
     if is_dot(mask):
         raise DotError(f"{name}: no digit found (the only ink is a dot, not a stroke); check the file")
-    return str(name), original, grey, flat, mask
+    return name, original, grey, flat, mask
 
 
 DOT_ELONGATION = 1.6

@@ -105,26 +105,21 @@ def test_write_blocks_rewrites_what_changed_and_nothing_when_it_cannot(tmp_path)
     assert "old" in readme.read_text()  # nothing written
 
 
-def test_real_world_table_says_which_real_dev_it_read():
+def test_real_world_table_names_the_shipped_real_dev():
     realistic = {
         "count": 960,
         "kinds": ["photo", "scan"],
         "ours": {"accuracy": 0.99, "interval": [0.981, 0.994]},
         "naive": {"accuracy": 0.291, "interval": [0.263, 0.32]},
     }
-    entry = {"all": {"count": 80, "accuracy": 1.0, "interval": [0.954, 1.0]}}
+    entry = {"by_kind": {"canvas": {}}, "all": {"count": 80, "accuracy": 1.0, "interval": [0.954, 1.0]}}
     semeion = {"Semeion": {"all": {"count": 1593, "accuracy": 0.944, "interval": [0.932, 0.954]}}}
     shipped = blocks.real_world_table(realistic, {"real_dev (data/real_dev)": entry, **semeion})
-    full = blocks.real_world_table(realistic, {"real_dev (../shared/data/real_dev)": entry, **semeion})
-    assert (
-        "| real_dev: 80 photos and drawings by other people (the part `data/real_dev/` ships) | 100.0% |"
-        in shipped
-    )
-    assert "(the full set; `data/real_dev/` ships part of it)" in full
+    assert "| real_dev: 80 canvas digits by other people (`data/real_dev/`) | 100.0% |" in shipped
     renderings = (
         "| 960 renderings of MNIST test digits in 2 kinds (photos, scans, canvases), our preprocessing |"
     )
-    assert f"{renderings} 99.0% | 98.1-99.4% |" in full
+    assert f"{renderings} 99.0% | 98.1-99.4% |" in shipped
 
 
 def test_search_paragraph_says_how_the_trials_were_trained():
@@ -177,3 +172,13 @@ def test_a_single_draw_shows_its_accuracy_without_a_spread():
     }
     row = blocks.held_out_table(adapt).splitlines()[-1]
     assert row == "| Semeion, second half | 93.60 | 95.00 | 97.20 ± 0.50 |"
+
+
+def test_real_digits_table_adds_the_whole_real_dev_from_the_bench():
+    row = {"count": 251, "accuracy": 1.0, "no_digit": 0, "flagged": 3, "wrong_unflagged": 0}
+    shipped = {"real_dev (data/real_dev)": {"by_kind": {"canvas": row | {"count": 80}}, "all": row}}
+    whole = {"by_kind": {"canvas": row | {"count": 125}, "paper-photo": row | {"count": 126}}, "all": row}
+    with_bench = blocks.real_digits_table(shipped, {"real_dev": whole})
+    assert "| real_dev, whole set | paper-photo | 126 | 100.0% | 0 | 3 | 0 |" in with_bench
+    assert "| real_dev | canvas | 80 |" in with_bench
+    assert "whole" not in blocks.real_digits_table(shipped, {"real_dev": None})
