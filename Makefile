@@ -130,13 +130,18 @@ $(REPORT): $(EXECUTED) $(PREREQUISITES_report) $(wildcard helpers/templates/*) $
 # so a broken edit fails in a minute, then the rest: training, make itself, the search's workers,
 # PostgreSQL, and the quick course, run once (build/test/quick) and shared by the chapter and
 # solution tests (tests/quick_course.py). pytest keeps its cache: `pytest --lf` reruns what failed.
+# Both tiers run in TEST_WORKERS processes (pytest-xdist), each taking whole test files; the quick
+# course's tests are all in tests/test_make.py, so the course runs once (tests/conftest.py).
 FAST_TIER := not slow and not notebook and not browser and not postgres
+TEST_WORKERS ?= 2
+WORKERS_FLAGS = -n $(TEST_WORKERS) --dist loadfile
 test-fast: $(STAMP) ## Run the fast tier of the tests (about a minute; no training, notebooks or servers)
-	$(BIN)/python -m pytest -m "$(FAST_TIER)" tests
+	$(BIN)/python -m pytest -m "$(FAST_TIER)" $(WORKERS_FLAGS) tests
 
 test: $(STAMP) ## Run every test: the fast tier, then training, make, the quick course, the chapters and solutions
-	$(BIN)/python -m pytest -m "$(FAST_TIER)" tests
-	$(BIN)/python -m pytest -m "not ($(FAST_TIER))" tests
+	$(BIN)/python -m pytest -m "$(FAST_TIER)" $(WORKERS_FLAGS) tests
+	$(BIN)/python -m pytest -m "not ($(FAST_TIER))" $(WORKERS_FLAGS) tests
+	@$(BIN)/python -m helpers.course tests --since $(START)
 
 readme: $(STAMP) ## Rewrite the README's and docs' generated blocks from outputs/ and models/ (after make all or make bench)
 	$(BIN)/python -m helpers.blocks --write

@@ -1,9 +1,9 @@
 """The benchmark: the original `seed_cnn` recipe against the default recipe, in one run.
 
 For each recipe it trains on the same data pipeline and records, epoch by
-epoch, the training wall time (the benchmark's own test evaluation excluded)
-and the validation and test accuracy, so time-to-accuracy can be read off.
-The test set only measures here; nothing is chosen by it. Then it times every
+epoch, the training wall time and the validation accuracy, so time-to-accuracy
+can be read off on validation. The test set is scored once per run, after
+training, to report; nothing is chosen by it. Then it times every
 inference path on single images and on the whole test set, measures model
 files (Keras, LiteRT float and int8) and the int8 model's accuracy, and times
 preprocessing plus prediction of a 3000x4000 photo.
@@ -53,7 +53,7 @@ from helpers.samples import render_on_paper
 from helpers.train import train_model
 
 TARGET = 0.992
-"""The original project's claimed test accuracy: time-to-accuracy is read at this level."""
+"""The original project's claimed accuracy: time-to-accuracy is read at this level, on validation."""
 
 BEST_RUN = "build/best"
 """Where `make train PROFILE=best` puts its model and run record; the benchmark reads them."""
@@ -70,34 +70,29 @@ ADAPT_GOAL_S = 30.0
 
 
 class AccuracyClock(keras.callbacks.Callback):
-    """Per epoch: training seconds so far (own evaluation excluded), val and test accuracy."""
+    """Per epoch: training seconds so far, and the validation accuracy `fit` measured."""
 
-    def __init__(self, x_test: np.ndarray, y_test: np.ndarray) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.x_test, self.y_test = x_test, y_test
         self.rows: list[dict[str, float]] = []
-        self._start = self._paused = 0.0
+        self._start = 0.0
 
     def on_train_begin(self, logs: dict | None = None) -> None:
-        self._start, self._paused = time.perf_counter(), 0.0
+        self._start = time.perf_counter()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        elapsed = time.perf_counter() - self._start - self._paused
-        began = time.perf_counter()
-        test_accuracy = score_model(self.model, self.x_test, self.y_test).accuracy
-        self._paused += time.perf_counter() - began
         self.rows.append(
             {
                 "epoch": epoch + 1,
-                "seconds": round(elapsed, 2),
+                "seconds": round(time.perf_counter() - self._start, 2),
                 "val_accuracy": round(float((logs or {}).get("val_accuracy", float("nan"))), 5),
-                "test_accuracy": round(test_accuracy, 5),
             }
         )
 
 
-QUICK_SUBSET = 6000
-"""Training images of each recipe in the quick run (`make bench-quick`, and the tests)."""
+QUICK_SUBSET, QUICK_TEST = 6000, 2000
+"""Training images of each recipe, and test digits measured on, in the quick run (`make bench-quick`,
+and the tests), which checks that the benchmark works: its figures are not the product's."""
 
 
 def seed_recipe(quick: bool) -> TrainConfig:
@@ -130,8 +125,8 @@ def default_recipe(quick: bool, seed: int) -> TrainConfig:
 
 
 def first_reaching(rows: list[dict[str, float]], target: float) -> dict[str, float] | None:
-    """The first epoch's row whose test accuracy reached `target` (None if none did)."""
-    return next((r for r in rows if r["test_accuracy"] >= target), None)
+    """The first epoch's row whose validation accuracy reached `target` (None if none did)."""
+    return next((r for r in rows if r["val_accuracy"] >= target), None)
 
 
 def run_recipe(name: str, config: TrainConfig, mnist: Any, x_test: np.ndarray, root: Path) -> dict[str, Any]:
@@ -144,7 +139,7 @@ def run_recipe(name: str, config: TrainConfig, mnist: Any, x_test: np.ndarray, r
         seed=config.seed,
         train_subset=config.train_subset,
     )
-    clock = AccuracyClock(x_test, mnist.y_test)
+    clock = AccuracyClock()
     paths = run_paths(root / name)
     result = train_model(config, split, paths, data_sha256=mnist.sha256, extra_callbacks=[clock])
     test_accuracy = score_model(result.model, x_test, mnist.y_test).accuracy
@@ -155,7 +150,6 @@ def run_recipe(name: str, config: TrainConfig, mnist: Any, x_test: np.ndarray, r
         "config": config.to_dict(),
         "model_file": relative_to_project(paths.model_file),
         "parameters": result.record["model"]["parameters"],
-        # Training time without the benchmark's own per-epoch test evaluation.
         "train_seconds": clock.rows[-1]["seconds"],
         "kept_epoch": result.record["kept_epoch"],
         "val_accuracy": result.record["validation"]["accuracy"],
@@ -233,6 +227,7 @@ def bench_inference(
         print(f"   {name:38s} {results[name]}", flush=True)
     return {
         "paths": results,
+        "test_images": len(y_test),
         "bytes": {
             "keras": Path(model_file).stat().st_size,
             "tflite_float": float_file.stat().st_size,
@@ -317,6 +312,8 @@ def run(quick: bool = False) -> dict[str, Any]:
     root = run_paths("build/bench-quick" if quick else "build/bench").root
     out = root / "outputs" if quick else run_paths().outputs
     mnist = load_mnist()
+    if quick:
+        mnist = dataclasses.replace(mnist, x_test=mnist.x_test[:QUICK_TEST], y_test=mnist.y_test[:QUICK_TEST])
     x_test = scale_images(mnist.x_test)
     seeds = [42] if quick else [42, 43, 44]
     began = time.perf_counter()
@@ -448,7 +445,7 @@ def to_markdown(results: dict[str, Any]) -> str:
         f"{results['machine']['cpu_count']} CPU cores{cpu}, "
         f"{results['wall_seconds'] / 60:.1f} min in all).",
         "",
-        "| recipe | parameters | epochs | train time | time to 99.2% test | epoch / step reaching it "
+        "| recipe | parameters | epochs | train time | time to 99.2% validation | epoch / step reaching it "
         f"| val accuracy | test accuracy (95% interval, {n_test:,} digits) |",
         "|---|---|---|---|---|---|---|---|",
     ]
@@ -480,7 +477,7 @@ def to_markdown(results: dict[str, Any]) -> str:
         "",
         *best_lines(results.get("best")),
         "",
-        "| model | inference path | single image p50 | p95 | images/s (10,000 test images) |",
+        f"| model | inference path | single image p50 | p95 | images/s ({n_test:,} test images) |",
         "|---|---|---|---|---|",
     ]
     for model_name, inf in results["inference"].items():
@@ -597,7 +594,7 @@ def goal_lines(results: dict[str, Any]) -> list[str]:
             met(best["train_seconds"] <= 60 * GOALS["best_minutes"] if best else None),
         ),
         (
-            "3. time to 99.2% test, default (seed 42) / `seed_cnn`",
+            "3. time to 99.2% validation, default (seed 42) / `seed_cnn`",
             f"<= {GOALS['time_ratio']}",
             f"{ratio if ratio else 'no ratio'} ({reached(default)}; seed_cnn: {reached(seed)})",
             met(ratio <= GOALS["time_ratio"] if ratio else False),

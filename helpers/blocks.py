@@ -28,6 +28,7 @@ RECORD, METRICS = "models/best_model.json", "outputs/metrics.json"
 BENCH_MD, BENCH = "outputs/benchmarks.md", "outputs/benchmarks.json"
 REALISTIC, REAL_DIGITS = "outputs/realistic.json", "outputs/real_digits.json"
 TRUST, ADAPT, SEARCH = "outputs/trust.json", "outputs/adapt.json", "outputs/search.json"
+COURSE, TESTS = "outputs/course.json", "outputs/tests.json"
 """The files the blocks quote, from the project's (or a run's) root."""
 BLOCK = re.compile(r"<!-- generated: ([\w-]+) -->(.*?)<!-- end -->", re.DOTALL)
 """A generated block: its name, then its text (after a newline when the block starts a line)."""
@@ -118,6 +119,30 @@ def benchmark_table(markdown: str, header: str) -> str:
 def headline_markdown(record: dict[str, Any], metrics: dict[str, Any]) -> str:
     """README: the report's headline table, less the commit (the run record keeps it)."""
     return table(["", ""], [row for row in headline_rows(record, metrics) if row[0] != "Commit"])
+
+
+@block("course-cost", COURSE)
+def course_cost_sentence(course: dict[str, Any]) -> str:
+    """README: what the latest `make all` took, chapter by chapter (helpers.course writes it)."""
+    chapters = course["chapters"]
+    total = sum(chapter["seconds"] for chapter in chapters.values())
+    longest = max(chapters, key=lambda name: chapters[name]["seconds"])
+    peaks = [chapter["peak_mb"] for chapter in chapters.values() if chapter["peak_mb"]]
+    profile = "" if course["profile"] == "default" else f" PROFILE={course['profile']}"
+    memory = f", and no chapter's kernel used more than {max(peaks) / 1024:.1f} GB of memory" if peaks else ""
+    return wrap(
+        f"On {course['cpu_count']} CPU cores `make all{profile}` runs the {number_word(len(chapters))} "
+        f"chapters in {total / 60:.0f} min (`{longest}` {chapters[longest]['seconds'] / 60:.1f} min; "
+        f"each chapter's latest run){memory}."
+    )
+
+
+@block("test-cost", TESTS)
+def test_cost_sentence(tests: dict[str, Any]) -> str:
+    """README: how long the latest `make test` took (helpers.course writes it when every test passed)."""
+    return wrap(
+        f"The latest `make test` took {tests['seconds'] / 60:.0f} min on {tests['cpu_count']} CPU cores."
+    )
 
 
 @block("recipes", BENCH_MD)
@@ -306,13 +331,15 @@ def adaptation_sentence(adapt: dict[str, Any]) -> str:
     return wrap(
         f"In `06_adapt`, {number_word(ADAPTED_WITH)} of each digit take Semeion's held-out half from "
         f"{pct(semeion['before'])} to {pct(semeion[str(ADAPTED_WITH)]['accuracy'])}, and MNIST's test set "
-        f"from {pct(adapt['mnist_test_before'])} to {pct(adapt['mnist_test_after'])}"
+        f"from {pct(adapt['mnist_test_before'])} to {pct(adapt['mnist_test_after'])} (means of "
+        f"{number_word(adapt['seeds'])} draws)"
     )
 
 
 def accuracy_and_spread(row: dict[str, Any]) -> str:
-    """'97.21 ± 0.50' in points, the spread over draws; the accuracy alone from a single draw."""
-    spread = "" if row["std"] is None else f" ± {row['std'] * 100:.2f}"
+    """'97.21 (std 0.50)' in points, the mean of the draws and their standard deviation (a spread,
+    not an interval); the accuracy alone from a single draw."""
+    spread = "" if row["std"] is None else f" (std {row['std'] * 100:.2f})"
     return f"{row['accuracy'] * 100:.2f}{spread}"
 
 
@@ -340,6 +367,40 @@ def held_out_mnist_sentence(adapt: dict[str, Any]) -> str:
         f"The MNIST test set reads {pct(adapt['mnist_test_before'], 2)} before adapting and "
         f"{pct(adapt['mnist_test_after'], 2)} after."
     )
+
+
+ADAPT_GOALS = {"10": 0.98, "3": 0.96, "mnist_after": 0.993, "seconds": 30.0}
+"""The adaptation recipe's goals: Semeion's held-out half with 10 and with 3 examples of each digit,
+MNIST's test set after adapting with 10, and `digits adapt`'s wall seconds in a cold process."""
+
+
+@block("adapt-goals", ADAPT, BENCH)
+def adapt_goals_table(adapt: dict[str, Any], benchmarks: dict[str, Any]) -> str:
+    """docs/adaptation.md: the adaptation recipe's goals against the latest run and bench."""
+    semeion, draws = adapt["semeion"], adapt["seeds"]
+
+    def met(ok: bool) -> str:
+        return "yes" if ok else "no"
+
+    rows = [
+        [f"Semeion held-out half, {k} per digit: at least {ADAPT_GOALS[k]:.0%}",
+         f"{pct(semeion[k]['accuracy'], 2)} mean of {draws} draws (lowest {pct(semeion[k]['lowest'], 2)})",
+         met(semeion[k]["accuracy"] >= ADAPT_GOALS[k])]
+        for k in ("10", "3")
+    ]  # fmt: skip
+    rows.append([
+        f"MNIST test after adapting with 10 per digit: at least {ADAPT_GOALS['mnist_after']:.1%}",
+        f"{pct(adapt['mnist_test_after'], 2)} mean of {draws} draws",
+        met(adapt["mnist_test_after"] >= ADAPT_GOALS["mnist_after"]),
+    ])  # fmt: skip
+    if benchmarks.get("adapt"):
+        wall, date = benchmarks["adapt"]["wall_s"], benchmarks["date"][:10]
+        rows.append([
+            f"adapting with 10 per digit: at most {ADAPT_GOALS['seconds']:.0f} s",
+            f"`digits adapt` in a cold process: {wall:.1f} s wall (`make bench` of {date})",
+            met(wall <= ADAPT_GOALS["seconds"]),
+        ])  # fmt: skip
+    return table(["goal", "measured", "met"], rows)
 
 
 @block("search", SEARCH, BENCH)

@@ -78,6 +78,26 @@ def quiet_stderr(noise: re.Pattern[str] = NOISE) -> Iterator[None]:
         thread.join(timeout=10)
 
 
+def strip_noise(path: Path, noise: re.Pattern[str] = NOISE) -> None:
+    """Remove the lines `noise` matches from an executed notebook's stderr outputs (TensorFlow's
+    start-up lines, which the kernel captures too), and the outputs that leaves empty."""
+    import nbformat
+
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        kept = []
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                lines = output["text"].splitlines(keepends=True)
+                output["text"] = "".join(line for line in lines if not noise.search(line))
+                if not output["text"]:
+                    continue
+            kept.append(output)
+        if cell.cell_type == "code":
+            cell.outputs = kept
+    nbformat.write(notebook, path)
+
+
 def say_indented(line: str) -> None:
     """Print a progress line from the kernel, indented under its notebook's start line."""
     print(f"    {line}", flush=True)
@@ -86,6 +106,29 @@ def say_indented(line: str) -> None:
 def format_seconds(seconds: float) -> str:
     """'42 s' under two minutes, else '3.4 min'."""
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def child_peak_mb() -> float | None:
+    """The peak resident memory of the largest child process that has ended (a chapter's kernel),
+    in MB; None where the system does not say (Windows outside WSL)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KB on Linux, bytes on macOS
+    return round(peak / (2**20 if sys.platform == "darwin" else 2**10), 1)
+
+
+def record_chapter(out_dir: Path, name: str, seconds: float, profile: str) -> None:
+    """Add a chapter's time and its kernel's peak memory to the run's outputs/course.json."""
+    from helpers.artifacts import load_json, save_json
+
+    file = out_dir.parent / "course.json"
+    course = load_json(file) if file.is_file() else {}
+    if course.get("profile") != profile or course.get("cpu_count") != os.cpu_count():
+        course = {"profile": profile, "cpu_count": os.cpu_count(), "chapters": {}}
+    course["chapters"][name] = {"seconds": round(seconds, 1), "peak_mb": child_peak_mb()}
+    save_json(course, file)
 
 
 def run_notebook(name: str, out_dir: Path, papermill_args: Sequence[str], profile: str = "default") -> int:
@@ -128,8 +171,11 @@ def run_notebook(name: str, out_dir: Path, papermill_args: Sequence[str], profil
             flush=True,
         )
         return 1
+    strip_noise(running)
     running.replace(done)
-    print(f"    {name} done in {format_seconds(time.perf_counter() - began)}", flush=True)
+    seconds = time.perf_counter() - began
+    record_chapter(out_dir, name, seconds, profile)
+    print(f"    {name} done in {format_seconds(seconds)}", flush=True)
     return 0
 
 
@@ -146,8 +192,18 @@ def summary_line(run_dir: str, since: float) -> str:
     )
 
 
+def record_tests(since: float) -> str:
+    """Write how long `make test` took to outputs/tests.json (the README quotes it); say it."""
+    from helpers.artifacts import save_json
+
+    seconds = time.time() - since
+    save_json({"seconds": round(seconds), "cpu_count": os.cpu_count()}, run_paths().outputs / "tests.json")
+    return f"make test: every test passed in {format_seconds(seconds)}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m helpers.course run NAME --out DIR ...` or `... summary --run-dir DIR --since T`."""
+    """`python -m helpers.course run NAME --out DIR ...`, `... summary --run-dir DIR --since T` or
+    `... tests --since T`."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="execute one notebook with papermill")
@@ -157,12 +213,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     summary = commands.add_parser("summary", help="print the line a run ends with")
     summary.add_argument("--run-dir", default="")
     summary.add_argument("--since", type=float, required=True, help="when the run began (Unix time)")
+    tests = commands.add_parser("tests", help="record how long `make test` took")
+    tests.add_argument("--since", type=float, required=True, help="when make test began (Unix time)")
     args, papermill_args = parser.parse_known_args(argv)
     if args.command == "run":
         return run_notebook(args.name, Path(args.out), papermill_args, args.profile)
     if papermill_args:
         parser.error(f"unrecognized arguments: {' '.join(papermill_args)}")
-    print(summary_line(args.run_dir, args.since))
+    print(record_tests(args.since) if args.command == "tests" else summary_line(args.run_dir, args.since))
     return 0
 
 

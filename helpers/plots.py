@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter, PercentFormatter
 
 DIGITS = list(range(10))
 PALETTE = {"train": "#4C72B0", "validation": "#DD8452", "test": "#55A868"}
@@ -251,10 +251,12 @@ def plot_confidence(confidence: np.ndarray, correct: np.ndarray, threshold: floa
             label=f"the threshold keeps {above.mean():.1%}, {correct[above].mean():.2%} right",
         )  # fmt: skip
         axes[1].legend(loc="upper left")
+    start = min(0.8, (confidence >= threshold).mean() - 0.02) if threshold is not None else 0.8
     axes[1].set(
         xlabel="fraction of images answered (most confident first)",
         ylabel="error rate of those answered",
         title=f"Error if unsure answers are withheld ({len(confidence):,} images)",
+        xlim=(start, 1.0),
         ylim=(0, None),
     )
     axes[1].yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.2%}"))
@@ -322,12 +324,12 @@ def plot_preprocess_steps(steps: Mapping[str, np.ndarray], caption: str = "") ->
 def plot_time_to_accuracy(
     curves: Mapping[str, Sequence[Mapping[str, float]]], target: float, run: str = ""
 ) -> Figure:
-    """Test error against training wall time, one line per recipe, on a log axis (so every epoch
-    shows, the first one included), with the target level; `run` names the run in the title."""
+    """Validation error against training wall time, one line per recipe, on a log axis (so every
+    epoch shows, the first one included), with the target level; `run` names the run in the title."""
     fig, ax = plt.subplots(figsize=(8, 4))
     for name, rows in curves.items():
         seconds = [r["seconds"] for r in rows]
-        error = [1 - r["test_accuracy"] for r in rows]
+        error = [1 - r["val_accuracy"] for r in rows]
         ax.plot(seconds, error, "o-", label=name)
     ax.axhline(1 - target, color="grey", ls="--", lw=1, label=f"{target:.1%} accuracy (the original's claim)")
     ax.set_yscale("log")
@@ -335,7 +337,7 @@ def plot_time_to_accuracy(
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.1%}"))
     ax.yaxis.set_minor_formatter(NullFormatter())
     title = "Time to accuracy" + (f" ({run})" if run else "")
-    ax.set(xlabel="training time (s, 2 CPU cores)", ylabel="test error (log scale)", title=title)
+    ax.set(xlabel="training time (s, 2 CPU cores)", ylabel="validation error (log scale)", title=title)
     ax.legend(loc="upper right")
     fig.tight_layout()
     return fig
@@ -506,5 +508,31 @@ def plot_predicted_classes(counts: Mapping[str, np.ndarray], title: str) -> Figu
     fig.suptitle(title, fontweight="bold")
     fig.supxlabel("digit answered", fontsize=9)
     fig.supylabel("share of images", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_search_history(numbers: Sequence[int], values: Sequence[float], title: str) -> Figure:
+    """A search's complete trials: each one's validation accuracy by trial number, and the best so far."""
+    numbers, values = np.asarray(numbers), np.asarray(values) * 100
+    order = np.argsort(numbers)
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    ax.scatter(numbers, values, s=22, label="a complete trial")
+    ax.step(
+        numbers[order], np.maximum.accumulate(values[order]), where="post", color="C3", label="best so far"
+    )
+    ax.set(xlabel="trial", ylabel="validation accuracy (%)", title=title)
+    ax.legend(loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_importances(importance: Mapping[str, float], title: str) -> Figure:
+    """Each setting's share of the variance of the trials' accuracy (fANOVA), largest on top."""
+    names = list(importance)[::-1]
+    fig, ax = plt.subplots(figsize=(6.5, 1.2 + 0.32 * len(names)))
+    ax.barh(names, [importance[name] for name in names], color="C0")
+    ax.xaxis.set_major_formatter(PercentFormatter(1.0))
+    ax.set(xlabel="share of the variance of validation accuracy", title=title)
     fig.tight_layout()
     return fig

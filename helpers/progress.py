@@ -14,7 +14,13 @@ import contextlib
 import os
 import socket
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
+T = TypeVar("T")
 
 ENV = "DIGITS_PROGRESS"
 """The environment variable holding the listening socket's path."""
@@ -34,6 +40,15 @@ def say(line: str) -> None:
         return
     with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sender:
         sender.sendto(line.encode("utf-8", "replace")[:MAX_BYTES], address)
+
+
+def progress_bar(iterable: Iterable[T] | None = None, **options: Any) -> tqdm[T]:
+    """A tqdm bar (`tqdm.auto`: a widget in a notebook) for someone watching the notebook. Under
+    `make all`, where a terminal listens for progress lines, it draws nothing: the saved notebook
+    would keep a bar frozen at 0%."""
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, disable=bool(os.environ.get(ENV)), **options)
 
 
 @contextlib.contextmanager

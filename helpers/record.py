@@ -28,14 +28,21 @@ def describe_threshold(threshold: dict[str, float]) -> str:
     )
 
 
-def describe_curves(history: dict[str, list[float]], validation_images: int | None = None) -> list[str]:
-    """What a run's training curves show, in sentences computed from its history.
+def describe_curves(
+    history: dict[str, list[float]],
+    validation_images: int | None = None,
+    *,
+    augment: bool = True,
+    dropout: float = 0.0,
+) -> list[str]:
+    """What a run's training curves show, in sentences computed from its history (and what made
+    training the harder exam: `augment`, `dropout`).
 
     Memorising would show as validation loss turning up (by over 5% from its lowest)
     while training loss still falls; anything else is said as it is. With the size of
-    the validation split, a late change in validation accuracy is set against the noise
-    of one measurement (the 95% half-width at that accuracy), and so is a gap between
-    training and validation error.
+    the validation split, a gap between training and validation error is set against
+    the 95% interval of the validation measurement, and the second half's change is
+    counted in images.
     """
     loss, val_loss = np.asarray(history["loss"]), np.asarray(history["val_loss"])
     val_accuracy = np.asarray(history["val_accuracy"])
@@ -45,7 +52,7 @@ def describe_curves(history: dict[str, list[float]], validation_images: int | No
     if below > epochs / 2 and loss[-1] <= val_loss[-1]:
         sentences[0] += (
             f" By epoch {epochs} training loss ({loss[-1]:.4f}) has caught up with validation loss "
-            f"({val_loss[-1]:.4f}): more epochs would mostly fit the training images better."
+            f"({val_loss[-1]:.4f})."
         )
     noise = None
     if validation_images:
@@ -55,10 +62,11 @@ def describe_curves(history: dict[str, list[float]], validation_images: int | No
         train_error = 1 - np.asarray(history["accuracy"])
         harder = int((train_error > error).sum())
         crossed = np.flatnonzero(train_error <= error)
+        harder_exam = ", ".join([*(["augmented images"] * augment), *(["dropout on"] * (dropout > 0))])
         sentence = (
-            f"Training error (augmented images, dropout on) is above validation error in {harder} of "
-            f"{epochs} epochs; after the last it is {train_error[-1]:.2%} against {error[-1]:.2%} "
-            "on validation"
+            f"Training error{f' ({harder_exam})' if harder_exam else ''} is above validation error in "
+            f"{harder} of {epochs} epochs; after the last it is {train_error[-1]:.2%} against "
+            f"{error[-1]:.2%} on validation"
         )
         if crossed.size:
             sentence += f", training having first come level at epoch {crossed[0] + 1}"
@@ -86,14 +94,12 @@ def describe_curves(history: dict[str, list[float]], validation_images: int | No
             f"epoch {half} and {error[-1]:.2%} after epoch {epochs}: the second half of the run "
             f"removed {1 - error[-1] / error[half - 1]:.0%} of the errors left at its midpoint."
         )
-        if noise is not None:
+        if validation_images:
             change = float(val_accuracy[-1] - val_accuracy[half - 1])
             images = round(abs(change) * validation_images)
-            verdict = "within" if abs(change) <= noise else "beyond"
             sentences.append(
-                f"That is {images:,} validation image{'s' * (images != 1)}: a change of {change * 100:+.2f} "
-                f"points, {verdict} the ±{noise * 100:.2f} points one measurement on {validation_images:,} "
-                "validation images carries."
+                f"That is a net {images:,} validation image{'s' * (images != 1)} "
+                f"{'more' if change >= 0 else 'fewer'} read right ({change * 100:+.2f} points)."
             )
     return sentences
 
@@ -172,8 +178,13 @@ def library_versions() -> dict[str, str]:
     }
 
 
+RUN_WRITES = ("models", "outputs")
+"""Tracked folders that a run rewrites: changes there do not make a commit '-dirty'."""
+
+
 def git_commit() -> str | None:
-    """The current commit of the project, with '-dirty' if it has changes; None outside git."""
+    """The current commit of the project, with '-dirty' if its tracked files differ from it outside
+    `RUN_WRITES` (what `make all` itself rewrites); None outside git."""
 
     def git(*args: str) -> str:
         return subprocess.run(
@@ -182,6 +193,8 @@ def git_commit() -> str | None:
 
     try:
         commit = git("rev-parse", "HEAD")
-        return commit + ("-dirty" if git("status", "--porcelain", "--untracked-files=no") else "")
+        changed = git("status", "--porcelain", "--untracked-files=no", "--", ".",
+                      *(f":(exclude){folder}" for folder in RUN_WRITES))  # fmt: skip
+        return commit + ("-dirty" if changed else "")
     except (OSError, subprocess.SubprocessError):
         return None

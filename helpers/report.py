@@ -115,11 +115,16 @@ def anchor_headings(cell: nbformat.NotebookNode, prefix: str) -> list[tuple[int,
     return found
 
 
+def title_html(title: str) -> str:
+    """A heading's Markdown title as HTML: escaped, with `code` spans as <code>."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(title))
+
+
 def toc_html(entries: Sequence[tuple[int, str, str]]) -> str:
     """A nested list of links: each notebook's title, with its sections under it."""
     parts: list[str] = []
     for level, title, anchor in entries:
-        link = f'<a href="#{anchor}">{html.escape(title)}</a>'
+        link = f'<a href="#{anchor}">{title_html(title)}</a>'
         if level == 1:
             parts += ["</ul></li>"] if parts else []
             parts.append(f"<li>{link}<ul>")

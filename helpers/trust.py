@@ -15,13 +15,14 @@ from typing import Any
 import keras
 import numpy as np
 import tensorflow as tf
-from tqdm.auto import tqdm
 
 from helpers.adapt import members_of
 from helpers.config import PROJECT_ROOT, RunPaths
 from helpers.corrupt import CORRUPTIONS, corrupt
 from helpers.predict import load_model, predict_probabilities
+from helpers.progress import progress_bar
 from helpers.saliency import attribution_rgb, occlusion_map  # noqa: F401  (the chapter imports them from here)
+from helpers.train import recompute_batchnorm
 
 ECE_BINS = 15
 """Equal-width confidence bins of the expected calibration error (Guo et al., 2017)."""
@@ -149,13 +150,20 @@ def fgsm(model: keras.Model, images: np.ndarray, labels: np.ndarray, epsilon: fl
 
 
 def pgd(
-    model: keras.Model, images: np.ndarray, labels: np.ndarray, epsilon: float, steps: int = PGD_STEPS
+    model: keras.Model,
+    images: np.ndarray,
+    labels: np.ndarray,
+    epsilon: float,
+    steps: int = PGD_STEPS,
+    seed: int = 0,
 ) -> np.ndarray:
-    """Projected gradient descent (Madry et al., 2018): FGSM in `steps` small steps of 2.5
-    epsilon / steps, each projected back to at most `epsilon` from the image (and into [0, 1])."""
+    """Projected gradient descent (Madry et al., 2018): from a random start within `epsilon` of the
+    image, FGSM in `steps` small steps of 2.5 epsilon / steps, each projected back to at most
+    `epsilon` from the image (and into [0, 1])."""
     if epsilon == 0:
         return images.copy()
-    x = images.copy()
+    start = np.random.default_rng(seed).uniform(-epsilon, epsilon, images.shape).astype(images.dtype)
+    x = np.clip(images + start, 0.0, 1.0)
     for _ in range(steps):
         x = x + (2.5 * epsilon / steps) * tf.sign(loss_gradient(model, x, labels)).numpy()
         x = np.clip(np.clip(x, images - epsilon, images + epsilon), 0.0, 1.0)
@@ -177,6 +185,15 @@ def attack_accuracy(
         predicted = model(adversarial, training=False).numpy().argmax(axis=1)
         result[float(epsilon)] = float((predicted == labels).mean())
     return result
+
+
+def renormalized(model: keras.Model, images: np.ndarray) -> keras.Model:
+    """A copy of `model`, weights unchanged, whose batch-norm layers normalise by the statistics
+    of `images` instead of the training images' (test-time adaptation to a shifted input)."""
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    recompute_batchnorm(copy, images)
+    return copy
 
 
 OTHER_MODELS = {
@@ -204,7 +221,7 @@ def predict_corrupted(
     and every model sees the same corrupted images.
     """
     answers: dict[str, dict[str, np.ndarray]] = {name: {} for name in models}
-    for kind in tqdm(CORRUPTIONS, desc="corruptions"):
+    for kind in progress_bar(CORRUPTIONS, desc="corruptions"):
         damaged = corrupt(images, kind, seed).astype(np.float32)[..., None] / 255.0
         for name, model in models.items():
             answers[name][kind] = predict_probabilities(model, damaged).argmax(axis=1)

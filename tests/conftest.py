@@ -49,9 +49,25 @@ def unmarked_slow_tests(items: list[pytest.Item]) -> list[str]:
     ]
 
 
+QUICK_COURSE_FILE = "tests/test_make.py"
+"""The one file whose tests may read the quick course: `make test`'s workers take whole files
+(pytest-xdist, `--dist loadfile`), so tests of the course in a second file would run it twice."""
+
+
+def quick_course_elsewhere(items: list[pytest.Item]) -> list[str]:
+    """Tests that read the quick course from outside `QUICK_COURSE_FILE`."""
+    return [
+        f"{item.nodeid} uses the quick course: move it to {QUICK_COURSE_FILE}, which runs it once"
+        for item in items
+        if "quick_course" in getattr(item, "fixturenames", ())
+        and not item.nodeid.startswith(QUICK_COURSE_FILE)
+    ]
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Keep the fast tier fast: a test on the quick course or the quick benchmark is marked slow."""
-    problems = unmarked_slow_tests(items)
+    """Keep the fast tier fast: a test on the quick course or the quick benchmark is marked slow;
+    and keep the quick course to one file, so that it runs once."""
+    problems = unmarked_slow_tests(items) + quick_course_elsewhere(items)
     if problems:
         raise pytest.UsageError("\n".join(problems))
 

@@ -3,7 +3,7 @@ conftest): the Makefile's own `make all PROFILE=quick`, the way users' runs go w
 right. It is interrupted with Ctrl-C in the middle of training, run again and SIGKILLed (a power
 cut) while 04_infer writes its first figure, then run again to the end. What each step left
 behind is recorded for tests/test_make.py; the finished run is what the chapter and solution
-tests (tests/test_notebooks.py) read."""
+tests (the rest of tests/test_make.py) read."""
 
 from __future__ import annotations
 
@@ -90,6 +90,12 @@ def interrupt_make(run_dir: Path, point: PausePoint, how: str, log: Path) -> int
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
+
+
+def started(output: str) -> list[str]:
+    """Names of the notebooks make started, from the `==> NAME [PROFILE]` lines it printed."""
+    names = [line.split()[1] for line in output.splitlines() if line.startswith("==> ")]
+    return [name for name in names if name in NOTEBOOKS]  # not "==> report"
 
 
 def executed(run_dir: Path, name: str) -> Path:

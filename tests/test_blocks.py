@@ -171,7 +171,7 @@ def test_a_single_draw_shows_its_accuracy_without_a_spread():
         }
     }
     row = blocks.held_out_table(adapt).splitlines()[-1]
-    assert row == "| Semeion, second half | 93.60 | 95.00 | 97.20 ± 0.50 |"
+    assert row == "| Semeion, second half | 93.60 | 95.00 | 97.20 (std 0.50) |"
 
 
 def test_real_digits_table_adds_the_whole_real_dev_from_the_bench():
@@ -182,3 +182,51 @@ def test_real_digits_table_adds_the_whole_real_dev_from_the_bench():
     assert "| real_dev, whole set | paper-photo | 126 | 100.0% | 0 | 3 | 0 |" in with_bench
     assert "| real_dev | canvas | 80 |" in with_bench
     assert "whole" not in blocks.real_digits_table(shipped, {"real_dev": None})
+
+
+def test_adapt_goals_are_judged_from_the_run_and_the_bench():
+    row = {"accuracy": 0.9731, "std": 0.0095, "lowest": 0.9634}
+    adapt = {"seeds": 3, "mnist_test_after": 0.9917, "semeion": {"10": row, "3": row | {"accuracy": 0.9681}}}
+    text = blocks.adapt_goals_table(adapt, {"adapt": {"wall_s": 15.08}, "date": "2026-12-07T23:00:00"})
+    assert (
+        "| Semeion held-out half, 10 per digit: at least 98% | 97.31% mean of 3 draws (lowest 96.34%) | no |"
+        in text
+    )
+    assert (
+        "| Semeion held-out half, 3 per digit: at least 96% | 96.81% mean of 3 draws (lowest 96.34%) | yes |"
+        in text
+    )
+    assert (
+        "| MNIST test after adapting with 10 per digit: at least 99.3% | 99.17% mean of 3 draws | no |"
+        in text
+    )
+    assert "15.1 s wall (`make bench` of 2026-12-07) | yes |" in text
+    assert "digits adapt" not in blocks.adapt_goals_table(adapt, {})
+    assert blocks.accuracy_and_spread(row) == "97.31 (std 0.95)"
+
+
+def test_course_cost_sums_the_chapters_and_names_the_longest():
+    course = {"profile": "default", "cpu_count": 2, "chapters": {
+        "01_explore": {"seconds": 8.0, "peak_mb": 900.0}, "02_train": {"seconds": 396.0, "peak_mb": 2900.0},
+        "03_evaluate": {"seconds": 15.0, "peak_mb": None}}}  # fmt: skip
+    assert " ".join(blocks.course_cost_sentence(course).split()) == (
+        "On 2 CPU cores `make all` runs the three chapters in 7 min (`02_train` 6.6 min; each chapter's "
+        "latest run), and no chapter's kernel used more than 2.8 GB of memory."
+    )
+    course |= {"profile": "quick"}
+    assert blocks.course_cost_sentence(course).startswith("On 2 CPU cores `make all PROFILE=quick` runs")
+
+
+def test_test_cost_says_the_minutes_and_cores():
+    assert blocks.test_cost_sentence({"seconds": 690, "cpu_count": 2}) == (
+        "The latest `make test` took 12 min on 2 CPU cores."
+    )
+
+
+def test_adaptation_sentence_says_its_figures_are_means_of_draws():
+    adapt = {"seeds": 3, "mnist_test_before": 0.9946, "mnist_test_after": 0.9917,
+             "semeion": {"before": 0.9357, "10": {"accuracy": 0.9731}}}  # fmt: skip
+    assert " ".join(blocks.adaptation_sentence(adapt).split()) == (
+        "In `06_adapt`, ten of each digit take Semeion's held-out half from 93.6% to 97.3%, and "
+        "MNIST's test set from 99.5% to 99.2% (means of three draws)"
+    )

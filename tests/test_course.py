@@ -1,6 +1,7 @@
 """How `make all` talks to the terminal: progress lines from the kernel (helpers.progress), start-up
 chatter held back and real warnings let through (helpers.course)."""
 
+import json
 import os
 import socket
 import subprocess
@@ -73,3 +74,43 @@ def test_the_closing_line_gives_accuracy_errors_report_and_time(tmp_path):
     assert line.split("; report ")[1].split(";")[0].endswith("outputs/report.html")
     assert line.endswith(" min in all")
     assert course.format_seconds(42.4) == "42 s" and course.format_seconds(204) == "3.4 min"
+
+
+def test_the_executed_notebook_loses_the_start_up_lines_and_keeps_real_stderr(tmp_path):
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import tensorflow", outputs=[
+            nbformat.v4.new_output("stream", name="stderr", text=TF_START_UP)]),
+        nbformat.v4.new_code_cell("warn()", outputs=[
+            nbformat.v4.new_output("stream", name="stderr", text=TF_START_UP + REAL),
+            nbformat.v4.new_output("stream", name="stdout", text="printed\n")]),
+    ])  # fmt: skip
+    path = tmp_path / "chapter.ipynb"
+    nbformat.write(notebook, path)
+    course.strip_noise(path)
+    cells = nbformat.read(path, as_version=4).cells
+    assert cells[0].outputs == []
+    assert [(o["name"], o["text"]) for o in cells[1].outputs] == [("stderr", REAL), ("stdout", "printed\n")]
+
+
+def test_chapters_record_their_time_and_the_kernels_peak_memory(tmp_path):
+    out = tmp_path / "outputs" / "notebooks"
+    out.mkdir(parents=True)
+    course.record_chapter(out, "01_explore", 8.04, "quick")
+    course.record_chapter(out, "02_train", 40.0, "quick")
+    saved = json.loads((tmp_path / "outputs" / "course.json").read_text())
+    assert saved["profile"] == "quick" and list(saved["chapters"]) == ["01_explore", "02_train"]
+    assert saved["chapters"]["01_explore"]["seconds"] == 8.0
+    if os.name == "posix":  # a number where the system reports it (0 until a child has ended)
+        assert saved["chapters"]["01_explore"]["peak_mb"] is not None
+    course.record_chapter(out, "02_train", 400.0, "default")  # another profile starts afresh
+    assert list(json.loads((tmp_path / "outputs" / "course.json").read_text())["chapters"]) == ["02_train"]
+
+
+def test_make_test_records_its_time_once_every_test_passed(tmp_path, monkeypatch):
+    monkeypatch.setattr(course, "run_paths", lambda: run_paths(tmp_path))
+    said = course.record_tests(since=course.time.time() - 125)
+    assert said.startswith("make test: every test passed in 2.1 min")
+    saved = json.loads((tmp_path / "outputs" / "tests.json").read_text())
+    assert 125 <= saved["seconds"] < 135 and saved["cpu_count"] == os.cpu_count()

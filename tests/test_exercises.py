@@ -292,24 +292,30 @@ def _variant(record, temperature=None, loss_gap=None, **changes):
     return record
 
 
-def test_02_5_smoothing_temperature(tiny_run):
+def test_02_5_smoothing_temperature(tiny_run, capsys):
     record = tiny_run.result.record
     smoothed = _variant(record, temperature=0.5, label_smoothing=0.1)
-    for plain_t, right, wrong in ((0.9, "higher", "lower"), (0.3, "lower", "higher")):
+    for plain_t, runs_say in ((0.9, "your two runs agree"), (0.3, "your two short runs show the opposite")):
         plain = _variant(record, temperature=plain_t, label_smoothing=0.0)
-        both("02.5", right, [wrong, "same"], smoothed=smoothed, plain=plain)
+        both("02.5", "higher", ["lower", "same"], smoothed=smoothed, plain=plain)
+        capsys.readouterr()
+        check_exercise("02.5", "higher", smoothed=smoothed, plain=plain)
+        assert runs_say in capsys.readouterr().out
     with pytest.raises(ValueError, match="differ only in label_smoothing; they also differ in epochs"):
         check_exercise(
             "02.5", "higher", smoothed=smoothed, plain=_variant(record, label_smoothing=0.0, epochs=9)
         )
 
 
-def test_02_6_augment_gap(tiny_run):
+def test_02_6_augment_gap(tiny_run, capsys):
     record = tiny_run.result.record
     augmented = _variant(record, loss_gap=0.1, augment=True)
-    for plain_gap, right, wrong in ((0.0, "shrinks", "grows"), (0.3, "grows", "shrinks")):
+    for plain_gap, runs_say in ((0.0, "your two runs agree"), (0.3, "your two short runs show the opposite")):
         plain = _variant(record, loss_gap=plain_gap, augment=False)
-        both("02.6", right, [wrong], augmented=augmented, plain=plain)
+        both("02.6", "shrinks", ["grows"], augmented=augmented, plain=plain)
+        capsys.readouterr()
+        check_exercise("02.6", "shrinks", augmented=augmented, plain=plain)
+        assert runs_say in capsys.readouterr().out
     with pytest.raises(ValueError, match="augment=False"):
         check_exercise("02.6", "grows", augmented=_variant(record, augment=False), plain=augmented)
 

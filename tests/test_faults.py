@@ -1,5 +1,6 @@
 """Faults injected on purpose: a killed training run, unsafe or broken model files, bad
-parameters from papermill, and the same seed giving the same run twice."""
+parameters from papermill, a notebook that fails under make, and the same seed giving the same
+run twice."""
 
 import os
 import signal
@@ -12,6 +13,7 @@ from dataclasses import replace
 import keras
 import numpy as np
 import pytest
+from quick_course import run_make, started
 
 from helpers.config import PROJECT_ROOT, TrainConfig, run_paths
 from helpers.data import Split
@@ -134,3 +136,19 @@ def test_same_seed_same_run(tmp_path, tiny_split):
     assert np.array_equal(predict_probabilities(runs[0].model, x), predict_probabilities(runs[1].model, x))
     other = train_model(replace(config, seed=7), small, run_paths(tmp_path / "other"), verbose=False)
     assert other.history != runs[0].history  # the seed matters
+
+
+@pytest.mark.slow
+def test_failing_notebook_stops_make_and_is_not_taken_as_done(tmp_path):
+    run_dir = tmp_path / "run"
+    notebooks = run_dir / "outputs" / "notebooks"
+    for attempt in range(2):  # the second run must try 02 again, not take it as done
+        failed = run_make(run_dir, "all", params="-p EPOCHS 0")
+        assert failed.returncode != 0
+        assert "FAILED: notebooks/02_train.ipynb" in failed.stderr
+        assert started(failed.stdout) == (["01_explore", "02_train"] if attempt == 0 else ["02_train"])
+        kept = (notebooks / "02_train.failed.ipynb").read_text()
+        assert "epochs must be an integer >= 1, got 0" in kept
+        assert sorted(p.name for p in notebooks.iterdir()) == ["01_explore.ipynb", "02_train.failed.ipynb"]
+        assert not (run_dir / "models" / "best_model.keras").exists()
+        assert not (run_dir / "outputs" / "report.html").exists()

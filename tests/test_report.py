@@ -211,3 +211,10 @@ def test_report_shows_listings_open_and_drops_the_call_that_made_them(run_dir):
     at = page.index("my_network_cell_marker")
     assert page.rfind("<details", 0, at) < page.rfind("</details>", 0, at)  # shown open
     assert page.count('<details class="code-fold">') == 2 * len(report.NOTEBOOKS)  # the others stay folded
+
+
+def test_the_contents_show_code_in_headings_as_code_not_backticks():
+    toc = report.toc_html([(1, "07 · Search", "s7-0"), (2, "1. Build: a trial is a `TrainConfig`", "s7-1")])
+    assert '<a href="#s7-1">1. Build: a trial is a <code>TrainConfig</code></a>' in toc
+    assert "`" not in toc
+    assert report.title_html("a < b & `x`") == "a &lt; b &amp; <code>x</code>"

@@ -1,11 +1,14 @@
 """Tests of helpers.train on one tiny shared run (mlp, 1 epoch, 3000 images): files, record, accuracy."""
 
 import re
+import shutil
+import subprocess
 
 import keras
 import numpy as np
 import pytest
 
+from helpers import record as run_record
 from helpers.artifacts import load_json
 from helpers.augment import make_augmenter
 from helpers.config import PROJECT_ROOT, TrainConfig, run_paths
@@ -59,6 +62,26 @@ def test_record_names_the_git_commit(tiny_run):
         assert re.fullmatch(r"[0-9a-f]{40}(-dirty)?", commit)
     else:
         assert commit is None
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_a_run_rewriting_models_and_outputs_is_not_dirty(tmp_path, monkeypatch):
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True,
+                       capture_output=True)  # fmt: skip
+
+    for name in ("models/best_model.json", "outputs/metrics.json", "helpers/train.py"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text("committed")
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-q", "-m", "one")
+    monkeypatch.setattr(run_record, "PROJECT_ROOT", tmp_path)
+    for name in ("models/best_model.json", "outputs/metrics.json"):
+        (tmp_path / name).write_text("a run wrote this")
+    assert re.fullmatch(r"[0-9a-f]{40}", run_record.git_commit())
+    (tmp_path / "helpers/train.py").write_text("edited")
+    assert run_record.git_commit().endswith("-dirty")
 
 
 def test_validation_accuracy_matches_the_saved_model(tiny_run, tiny_model):
@@ -234,26 +257,28 @@ def test_describe_curves_says_what_the_history_shows():
     with_accuracy = steady | {"accuracy": [0.9, 0.95, 0.992, 0.996]}
     said = describe_curves(with_accuracy, validation_images=6000)
     assert said[1] == (
-        "Training error (augmented images, dropout on) is above validation error in 2 of 4 epochs; "
+        "Training error (augmented images) is above validation error in 2 of 4 epochs; "
         "after the last it is 0.40% against 0.50% on validation, training having first come level at "
         "epoch 3: level, within the noise of the validation measurement."
     )
-    assert said[-1] == (
-        "That is 90 validation images: a change of +1.50 points, beyond the ±0.18 points "
-        "one measurement on 6,000 validation images carries."
-    )
+    assert said[-1] == "That is a net 90 validation images more read right (+1.50 points)."
     flat = with_accuracy | {"val_accuracy": [0.97, 0.994, 0.995, 0.995]}
-    assert (
-        "That is 6 validation images: a change of +0.10 points, within the ±0.18"
-        in describe_curves(flat, 6000)[-1]
+    assert describe_curves(flat, 6000)[-1].startswith(
+        "That is a net 6 validation images more read right (+0.10"
+    )
+    worse = with_accuracy | {"val_accuracy": [0.97, 0.995, 0.995, 0.9948]}
+    assert describe_curves(worse, 6000)[-1].startswith(
+        "That is a net 1 validation image fewer read right (-0.02"
     )
     easier = with_accuracy | {"accuracy": [0.9, 0.95, 0.992, 0.999]}
     assert describe_curves(easier, 6000)[1].endswith("epoch 3: training has become the easier exam.")
     caught_up = steady | {"loss": [0.5, 0.2, 0.1, 0.03]}
     assert describe_curves(caught_up)[0].endswith(
-        "By epoch 4 training loss (0.0300) has caught up with validation loss (0.0350): "
-        "more epochs would mostly fit the training images better."
+        "By epoch 4 training loss (0.0300) has caught up with validation loss (0.0350)."
     )
+    with_dropout = describe_curves(with_accuracy, augment=False, dropout=0.25)[1]
+    assert with_dropout.startswith("Training error (dropout on) is above validation error in 2 of 4 epochs;")
+    assert describe_curves(with_accuracy, augment=False)[1].startswith("Training error is above validation")
     memorising = steady | {"val_loss": [0.3, 0.2, 0.25, 0.3]}
     said = describe_curves(memorising)
     assert said[0] == "Validation loss is below training loss in 1 of 4 epochs."
