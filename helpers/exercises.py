@@ -411,6 +411,16 @@ def _peak_step(answer: Any, config: Any, steps_per_epoch: int) -> tuple[bool, st
     return False, f"too {'late' if step > expected else 'early'}"
 
 
+def _what_your_runs_show(agree: bool) -> str:
+    """The tail of a predict-then-measure verdict: whether the learner's two short runs agreed."""
+    if agree:
+        return "; your two runs agree"
+    return (
+        "; your two short runs show the opposite, which one pair of noisy runs can: "
+        "train each on more seeds before believing either"
+    )
+
+
 @exercise("02.5", "with label smoothing off, is the fitted temperature higher or lower?")
 def _smoothing_temperature(answer: Any, smoothed: Any, plain: Any) -> tuple[bool, str]:
     """Answer: "higher" or "lower": the temperature without smoothing (`plain`) against `smoothed`'s.
@@ -425,10 +435,7 @@ def _smoothing_temperature(answer: Any, smoothed: Any, plain: Any) -> tuple[bool
         return False, "smoothing trains towards targets below 1: which way does that push the raw confidence?"
     shown = _record(plain)["temperature"] > _record(smoothed)["temperature"]
     return True, "without smoothing the network is less underconfident, so it needs less sharpening" + (
-        "; your two runs agree"
-        if shown
-        else "; your two short runs show the opposite, which one pair of noisy runs can: "
-        "train each on more seeds before believing either"
+        _what_your_runs_show(shown)
     )
 
 
@@ -451,10 +458,7 @@ def _augment_gap(answer: Any, augmented: Any, plain: Any) -> tuple[bool, str]:
         return False, "without augmentation, is training a harder exam than validation, or an easier one?"
     shown = gap(plain) < gap(augmented)
     return True, "without augmentation training is the easier exam, so its loss falls further" + (
-        "; your two runs agree"
-        if shown
-        else "; your two short runs show the opposite, which one pair of noisy runs can: "
-        "train each on more seeds before believing either"
+        _what_your_runs_show(shown)
     )
 
 
